@@ -1,0 +1,108 @@
+// The process-wide list of every declared owner and coverage probe.
+//
+// Each ownership macro registers its static descriptor before main() (or when the
+// library holding it is loaded), whether or not the code ever runs, so coverage reports
+// can list endpoints that never ran. Registration is a lock-free push done once per
+// descriptor; the hot path of a scope never touches the registry.
+//
+// Example:
+//
+//   warden::for_each_declared_owner([](const warden::owner& o) {
+//     std::cout << o.team() << ' ' << o.site().file << ':' << o.site().line << '\n';
+//   });
+#pragma once
+
+#include <atomic>
+#include <string_view>
+
+#include "warden/ownership/detail/config.hpp"
+#include "warden/ownership/owner.hpp"
+
+namespace warden {
+
+class unowned_probe;
+
+namespace detail {
+
+// An intrusive, push-only list of static descriptors of type Site.
+template <typename Site>
+class registry_list final {
+ public:
+  // Links `site` in. Called once per descriptor by registration<Site>.
+  static bool push(const Site& site) noexcept {
+    const Site* head = head_.load(std::memory_order_relaxed);
+    do {
+      site.next_registered_ = head;
+    } while (!head_.compare_exchange_weak(head, &site, std::memory_order_release,
+                                          std::memory_order_relaxed));
+    return true;
+  }
+
+  // Calls visit(const Site&) for every registered descriptor, newest first.
+  template <typename Visitor>
+  static void for_each(Visitor&& visit) {
+    for (const Site* site = head_.load(std::memory_order_acquire); site != nullptr;
+         site = site->next_registered_) {
+      visit(*site);
+    }
+  }
+
+ private:
+  WARDEN_DETAIL_VISIBLE static inline std::atomic<const Site*> head_{nullptr};
+};
+
+// Naming registration<D>::registered in a function instantiates this variable, whose
+// initializer registers D before main(): the function need not run.
+template <auto& Descriptor>
+struct registration final {
+  static inline const bool registered =
+      registry_list<std::remove_const_t<std::remove_reference_t<decltype(Descriptor)>>>::push(
+          Descriptor);
+};
+
+}  // namespace detail
+
+/// A point in shared code (a job runner, a request dispatcher, a database layer) that
+/// expects some owner to be active. Made by WARDEN_EXPECT_OWNED(); coverage reports list
+/// the probes that ran with no owner, i.e. code whose incidents would reach nobody.
+class unowned_probe final {
+ public:
+  /// A probe at `site`.
+  constexpr explicit unowned_probe(source_site site) noexcept : site_(site) {}
+  unowned_probe(const unowned_probe&) = delete;
+  unowned_probe& operator=(const unowned_probe&) = delete;
+
+  /// Where the probe is.
+  constexpr const source_site& site() const noexcept { return site_; }
+  /// True once the probe ran while no owner was active.
+  bool ran_unowned() const noexcept { return ran_unowned_.load(std::memory_order_relaxed); }
+  /// Records an unowned run; writes the flag only the first time.
+  void mark_ran_unowned() const noexcept {
+    if (!ran_unowned_.load(std::memory_order_relaxed)) {
+      ran_unowned_.store(true, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  friend class detail::registry_list<unowned_probe>;
+
+  source_site site_;
+  mutable std::atomic<bool> ran_unowned_{false};
+  mutable const unowned_probe* next_registered_ = nullptr;
+};
+
+/// Calls visit(const warden::owner&) for every owner declared in the process, including
+/// those whose code never ran. A descriptor declared in a header appears once per
+/// translation unit that includes it; reports merge them by site.
+template <typename Visitor>
+void for_each_declared_owner(Visitor&& visit) {
+  detail::registry_list<owner>::for_each(visit);
+}
+
+/// Calls visit(const warden::unowned_probe&) for every probe declared in the process.
+template <typename Visitor>
+void for_each_unowned_probe(Visitor&& visit) {
+  detail::registry_list<unowned_probe>::for_each(visit);
+}
+
+}  // namespace warden

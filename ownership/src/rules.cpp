@@ -1,0 +1,362 @@
+// Parsing and matching of ownership rules (see rules.hpp). Globs are translated to RE2
+// expressions, so every match is linear in the subject's length.
+#include "warden/ownership/rules.hpp"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace warden {
+namespace {
+
+enum class subject_field { path, symbol, module, url, name };
+enum class match_kind { glob, prefix, regex };
+
+struct field_keyword {
+  std::string_view keyword;
+  subject_field field;
+};
+constexpr std::array<field_keyword, 5> kFieldKeywords{{{"path", subject_field::path},
+                                                       {"symbol", subject_field::symbol},
+                                                       {"module", subject_field::module},
+                                                       {"url", subject_field::url},
+                                                       {"name", subject_field::name}}};
+
+std::string_view field_value(const rule_subject& subject, subject_field field) noexcept {
+  switch (field) {
+    case subject_field::path:
+      return subject.path;
+    case subject_field::symbol:
+      return subject.symbol;
+    case subject_field::module:
+      return subject.module;
+    case subject_field::url:
+      return subject.url;
+    case subject_field::name:
+      return subject.name;
+  }
+  return {};
+}
+
+// "https://shop.example/api/orders?id=1" -> "/api/orders?id=1"; a bare path is kept.
+std::string_view url_path(std::string_view url) noexcept {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return url;
+  const std::size_t path = url.find('/', scheme + 3);
+  return path == std::string_view::npos ? std::string_view{"/"} : url.substr(path);
+}
+
+bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
+
+// Glob wildcards as RE2 syntax; every other character is matched literally.
+std::string glob_body(std::string_view glob, bool star_crosses_slash) {
+  std::string body;
+  for (std::size_t i = 0; i < glob.size(); ++i) {
+    const char c = glob[i];
+    if (c == '*' && i + 1 < glob.size() && glob[i + 1] == '*') {
+      ++i;
+      if (i + 1 < glob.size() && glob[i + 1] == '/') {
+        ++i;
+        body += "(?:.*/)?";
+      } else {
+        body += ".*";
+      }
+    } else if (c == '*') {
+      body += star_crosses_slash ? ".*" : "[^/]*";
+    } else if (c == '?') {
+      body += star_crosses_slash ? "." : "[^/]";
+    } else {
+      body += RE2::QuoteMeta(re2::StringPiece{&c, 1});
+    }
+  }
+  return body;
+}
+
+// The anchored expression a glob on `field` stands for (see rules.hpp).
+std::string glob_to_regex(subject_field field, std::string_view glob) {
+  switch (field) {
+    case subject_field::path: {
+      const bool rooted = glob.front() == '/';
+      const bool directory = glob.back() == '/';
+      if (rooted) glob.remove_prefix(1);
+      return (rooted ? "^/?" : "(?:^|/)") + glob_body(glob, false) +
+             (directory ? ".*$" : "(?:/.*)?$");
+    }
+    case subject_field::url:
+      return "^" + glob_body(glob, false) + "(?:[?#].*)?$";
+    case subject_field::symbol:
+    case subject_field::module:
+    case subject_field::name:
+      break;
+  }
+  return "^" + glob_body(glob, true) + "$";
+}
+
+// Reads a bare token (up to a space, or up to `stop` when given) or a double-quoted one
+// at `pos`. Returns an error message, empty on success.
+std::string read_token(std::string_view line, std::size_t& pos, std::string& token,
+                       char stop = '\0') {
+  token.clear();
+  if (pos < line.size() && line[pos] == '"') {
+    for (std::size_t i = pos + 1; i < line.size(); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size()) {
+        token += line[++i];
+      } else if (line[i] == '"') {
+        pos = i + 1;
+        return {};
+      } else {
+        token += line[i];
+      }
+    }
+    return "unterminated quoted string";
+  }
+  while (pos < line.size() && !is_space(line[pos]) && line[pos] != stop) token += line[pos++];
+  return {};
+}
+
+bool has_control_character(std::string_view text) noexcept {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') return true;
+  }
+  return false;
+}
+
+// One parsed rule.
+struct rule {
+  int line = 0;
+  subject_field field = subject_field::path;
+  match_kind kind = match_kind::glob;
+  bool match_url_path = false;   // url glob written as a path: compare the URL's path
+  std::string prefix;            // match_kind::prefix
+  std::unique_ptr<RE2> pattern;  // match_kind::glob and match_kind::regex
+  rule_owner fixed;              // key=value fields
+  int team_group = -1;           // capture groups that fill the owner (regex only)
+  int function_group = -1;
+  int product_group = -1;
+
+  // Fills `owner` and returns true when the rule matches `subject` and yields a team.
+  bool match(const rule_subject& subject, rule_owner& owner) const;
+};
+
+bool rule::match(const rule_subject& subject, rule_owner& owner) const {
+  std::string_view value = field_value(subject, field);
+  if (value.empty()) return false;
+  switch (kind) {
+    case match_kind::prefix: {
+      const std::size_t at = value.find(prefix);
+      if (at == std::string_view::npos || (at != 0 && value[at - 1] != ' ')) return false;
+      owner = fixed;
+      break;
+    }
+    case match_kind::glob:
+      if (match_url_path) value = url_path(value);
+      if (!RE2::PartialMatch(re2::StringPiece{value.data(), value.size()}, *pattern)) return false;
+      owner = fixed;
+      break;
+    case match_kind::regex: {
+      std::vector<re2::StringPiece> groups(static_cast<std::size_t>(pattern->NumberOfCapturingGroups()) + 1);
+      if (!pattern->Match(re2::StringPiece{value.data(), value.size()}, 0, value.size(),
+                          RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) {
+        return false;
+      }
+      owner = fixed;
+      const auto fill = [&groups](int group, std::string& field_text) {
+        if (group < 0) return;
+        const re2::StringPiece captured = groups[static_cast<std::size_t>(group)];
+        if (!captured.empty()) field_text.assign(captured.data(), captured.size());
+      };
+      fill(team_group, owner.team);
+      fill(function_group, owner.function);
+      fill(product_group, owner.product);
+      break;
+    }
+  }
+  return !owner.team.empty();
+}
+
+
+
+// Parses the owner fields after the matcher. Returns an error message and its column.
+std::pair<std::string, std::size_t> parse_fields(std::string_view line, std::size_t pos,
+                                                 rule& parsed) {
+  std::string key;
+  std::string value;
+  while (true) {
+    while (pos < line.size() && is_space(line[pos])) ++pos;
+    if (pos >= line.size() || line[pos] == '#') return {};
+    const std::size_t key_column = pos;
+    read_token(line, pos, key, '=');
+    if (pos >= line.size() || line[pos] != '=') {
+      return {"expected key=value (team=, function= or product=) after the pattern", key_column};
+    }
+    std::string* slot = key == "team"       ? &parsed.fixed.team
+                        : key == "function" ? &parsed.fixed.function
+                        : key == "product"  ? &parsed.fixed.product
+                                            : nullptr;
+    if (slot == nullptr) {
+      return {"unknown key '" + key + "' (use team, function or product)", key_column};
+    }
+    if (!slot->empty()) return {"'" + key + "' is given twice", key_column};
+    const std::size_t value_column = ++pos;
+    if (std::string error = read_token(line, pos, value); !error.empty()) {
+      return {error, value_column};
+    }
+    if (value.empty()) return {"'" + key + "' has an empty value", value_column};
+    if (has_control_character(value)) return {"control character in value", value_column};
+    *slot = value;
+  }
+}
+
+// Compiles the matcher's pattern into `parsed`. Returns an error message (empty if none).
+std::string compile_pattern(std::string_view pattern, const rule_limits& limits, rule& parsed) {
+  if (parsed.kind == match_kind::prefix) {
+    parsed.prefix = pattern;
+    return {};
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(limits.max_regex_memory);
+  const std::string expression = parsed.kind == match_kind::glob
+                                     ? glob_to_regex(parsed.field, pattern)
+                                     : std::string{pattern};
+  parsed.pattern = std::make_unique<RE2>(expression, options);
+  if (!parsed.pattern->ok()) {
+    return "invalid " + std::string{parsed.kind == match_kind::glob ? "glob" : "regular expression"} +
+           ": " + parsed.pattern->error();
+  }
+  if (parsed.field == subject_field::url && parsed.kind == match_kind::glob) {
+    parsed.match_url_path = pattern.front() == '/';
+  }
+  for (const auto& [group_name, index] : parsed.pattern->NamedCapturingGroups()) {
+    int* group = group_name == "team"       ? &parsed.team_group
+                 : group_name == "function" ? &parsed.function_group
+                 : group_name == "product"  ? &parsed.product_group
+                                            : nullptr;
+    if (group == nullptr) {
+      return "unknown capture group '" + group_name + "' (use team, function or product)";
+    }
+    *group = index;
+  }
+  return {};
+}
+
+// Parses one non-blank, non-comment line starting at `pos`. Returns an error with its
+// 0-based column, or an empty message.
+std::pair<std::string, std::size_t> parse_rule(std::string_view line, std::size_t pos,
+                                               const rule_limits& limits, rule& parsed) {
+  const std::size_t matcher_column = pos;
+  std::size_t end = pos;
+  while (end < line.size() && line[end] >= 'a' && line[end] <= 'z') ++end;
+  const std::string_view keyword = line.substr(pos, end - pos);
+  const auto known = std::find_if(kFieldKeywords.begin(), kFieldKeywords.end(),
+                                  [keyword](const field_keyword& k) { return k.keyword == keyword; });
+  if (keyword.empty() || known == kFieldKeywords.end()) {
+    return {"unknown matcher '" + std::string{line.substr(pos, std::min<std::size_t>(end - pos + 1, 20))} +
+                "' (use path, symbol, module, url or name)",
+            matcher_column};
+  }
+  parsed.field = known->field;
+  if (end >= line.size() || (line[end] != ':' && line[end] != '~')) {
+    return {"expected ':' (glob) or '~' (regular expression) after '" + std::string{keyword} + "'",
+            end};
+  }
+  parsed.kind = line[end] == '~'                     ? match_kind::regex
+                : parsed.field == subject_field::symbol ? match_kind::prefix
+                                                        : match_kind::glob;
+  pos = end + 1;
+  const std::size_t pattern_column = pos;
+  std::string pattern;
+  if (std::string error = read_token(line, pos, pattern); !error.empty()) {
+    return {error, pattern_column};
+  }
+  if (pattern.empty()) return {"empty pattern", pattern_column};
+  if (pattern.size() > limits.max_pattern_bytes) {
+    return {"pattern longer than " + std::to_string(limits.max_pattern_bytes) + " bytes",
+            pattern_column};
+  }
+  if (std::string error = compile_pattern(pattern, limits, parsed); !error.empty()) {
+    return {error, pattern_column};
+  }
+  if (auto error = parse_fields(line, pos, parsed); !error.first.empty()) return error;
+  if (parsed.fixed.team.empty() && parsed.team_group < 0) {
+    return {"rule gives no team: add team=... or a (?P<team>...) group", matcher_column};
+  }
+  return {};
+}
+
+}  // namespace
+
+struct ownership_rules::compiled {
+  std::vector<rule> rules;
+};
+
+std::string rule_error::to_string() const {
+  return std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+ownership_rules::ownership_rules() : rules_(std::make_shared<const compiled>()) {}
+ownership_rules::ownership_rules(std::shared_ptr<const compiled> rules) noexcept
+    : rules_(std::move(rules)) {}
+ownership_rules::~ownership_rules() = default;
+ownership_rules::ownership_rules(const ownership_rules&) = default;
+ownership_rules& ownership_rules::operator=(const ownership_rules&) = default;
+ownership_rules::ownership_rules(ownership_rules&&) noexcept = default;
+ownership_rules& ownership_rules::operator=(ownership_rules&&) noexcept = default;
+
+ownership_rules::parse_result ownership_rules::parse(std::string_view text,
+                                                     const rule_limits& limits) {
+  parse_result result;
+  auto parsed = std::make_shared<compiled>();
+  int line_number = 0;
+  while (!text.empty()) {
+    const std::size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::size_t pos = 0;
+    while (pos < line.size() && is_space(line[pos])) ++pos;
+    if (pos >= line.size() || line[pos] == '#') continue;
+    if (parsed->rules.size() >= limits.max_rules) {
+      result.errors.push_back({line_number, 1,
+                               "more than " + std::to_string(limits.max_rules) + " rules"});
+      break;
+    }
+    rule current;
+    current.line = line_number;
+    auto [message, column] = parse_rule(line, pos, limits, current);
+    if (message.empty() && has_control_character(line)) {
+      message = "control character in rule";
+      column = pos;
+    }
+    if (!message.empty()) {
+      result.errors.push_back({line_number, static_cast<int>(column) + 1, std::move(message)});
+    } else {
+      parsed->rules.push_back(std::move(current));
+    }
+  }
+  if (result.errors.empty()) result.rules = ownership_rules{std::move(parsed)};
+  return result;
+}
+
+std::optional<rule_match> ownership_rules::match(const rule_subject& subject) const {
+  rule_owner owner;
+  for (auto it = rules_->rules.rbegin(); it != rules_->rules.rend(); ++it) {
+    if (it->match(subject, owner)) return rule_match{std::move(owner), it->line};
+  }
+  return std::nullopt;
+}
+
+std::optional<rule_match> ownership_rules::match_first(
+    const std::vector<rule_subject>& subjects) const {
+  for (const rule_subject& subject : subjects) {
+    if (auto found = match(subject)) return found;
+  }
+  return std::nullopt;
+}
+
+std::size_t ownership_rules::size() const noexcept { return rules_->rules.size(); }
+
+}  // namespace warden

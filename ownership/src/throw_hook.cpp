@@ -1,0 +1,98 @@
+// The __cxa_throw wrapper behind warden::throw_hook (see throw_hook.hpp).
+#include "warden/ownership/throw_hook.hpp"
+
+#include <dlfcn.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+
+namespace warden::detail {
+namespace {
+
+// One record per slot, guarded by a sequence lock: odd while a thread writes it.
+struct throw_record {
+  std::atomic<std::uint32_t> sequence{0};
+  std::atomic<const void*> object{nullptr};
+  std::atomic<const owner*> thrower{nullptr};
+};
+
+constexpr std::size_t kSlotCount = 1024;
+std::array<throw_record, kSlotCount> throw_records;
+
+throw_record& slot_for(const void* object) noexcept {
+  // Exception objects are 16-byte aligned heap blocks: mix the address before masking.
+  auto bits = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(object));
+  bits ^= bits >> 29;
+  bits *= 0xbf58476d1ce4e5b9ULL;
+  bits ^= bits >> 32;
+  return throw_records[bits & (kSlotCount - 1)];
+}
+
+void record_throw(const void* object, const owner* thrower) noexcept {
+  throw_record& record = slot_for(object);
+  std::uint32_t sequence = record.sequence.load(std::memory_order_relaxed);
+  // Another thread is writing this slot right now: give the slot to it. The record is
+  // lost only for this exception and only if it also lacks an owned_exception base.
+  if ((sequence & 1U) != 0 ||
+      !record.sequence.compare_exchange_strong(sequence, sequence + 1, std::memory_order_relaxed)) {
+    return;
+  }
+  std::atomic_thread_fence(std::memory_order_release);
+  record.object.store(object, std::memory_order_relaxed);
+  record.thrower.store(thrower, std::memory_order_relaxed);
+  record.sequence.store(sequence + 2, std::memory_order_release);
+}
+
+bool find_throw(const void* object, const owner** thrower) noexcept {
+  const throw_record& record = slot_for(object);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::uint32_t before = record.sequence.load(std::memory_order_acquire);
+    if ((before & 1U) != 0) continue;
+    const void* recorded_object = record.object.load(std::memory_order_relaxed);
+    const owner* recorded_thrower = record.thrower.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (record.sequence.load(std::memory_order_relaxed) != before) continue;
+    if (recorded_object != object) return false;
+    *thrower = recorded_thrower;
+    return true;
+  }
+  return false;
+}
+
+using cxa_throw_function = void (*)(void*, std::type_info*, void (*)(void*));
+
+cxa_throw_function runtime_cxa_throw() noexcept {
+  void* symbol = dlsym(RTLD_NEXT, "__cxa_throw");
+  cxa_throw_function function = nullptr;
+  static_assert(sizeof symbol == sizeof function);
+  std::memcpy(&function, &symbol, sizeof function);
+  return function;
+}
+
+// Publishes the look-up at start-up, so thrown_owner() uses the table.
+[[maybe_unused]] const bool kLookupPublished = [] {
+  throw_site_lookup.store(&find_throw, std::memory_order_release);
+  return true;
+}();
+
+}  // namespace
+}  // namespace warden::detail
+
+// Interposes the C++ runtime's __cxa_throw for the whole program (the executable's
+// definition wins over libstdc++'s). The name is fixed by the Itanium C++ ABI.
+extern "C" [[noreturn]] void __cxa_throw(void* object, std::type_info* type,
+                                         void (*destructor)(void*)) {
+  static const auto forward = warden::detail::runtime_cxa_throw();
+  const warden::owner* thrower = warden::try_current_owner();
+  warden::detail::record_throw(object, thrower);
+  if (const auto listener =
+          warden::detail::active_throw_listener.load(std::memory_order_acquire)) {
+    listener(warden::throw_event{object, type, thrower});
+  }
+  if (forward == nullptr) std::terminate();
+  forward(object, type, destructor);
+  __builtin_unreachable();
+}

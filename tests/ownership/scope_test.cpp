@@ -1,0 +1,188 @@
+// Scopes: nesting, restoring, unwinding, fallback and the observer hook.
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <warden/ownership.hpp>
+
+namespace {
+
+constexpr warden::owner kOuter{warden::owner_kind::endpoint, {__FILE__, __LINE__, "outer"},
+                               "outer-team", "backend"};
+constexpr warden::owner kMiddle{warden::owner_kind::endpoint, {__FILE__, __LINE__, "middle"},
+                                "middle-team", "frontend"};
+constexpr warden::owner kInner{warden::owner_kind::endpoint, {__FILE__, __LINE__, "inner"},
+                               "inner-team", "data", "reports"};
+constexpr warden::owner kPlatform{warden::owner_kind::fallback, {__FILE__, __LINE__, "platform"},
+                                  "platform", "infra"};
+
+[[noreturn]] void throw_from_inner() {
+  const warden::owner_scope scope{kInner};
+  CHECK(&warden::current_owner() == &kInner);
+  throw std::runtime_error("inner failed");
+}
+
+void call_through_middle() {
+  const warden::owner_scope scope{kMiddle};
+  throw_from_inner();
+}
+
+}  // namespace
+
+TEST_CASE("with no scope the fallback owner is reported") {
+  CHECK(warden::try_current_owner() == nullptr);
+  CHECK(&warden::current_owner() == &warden::unowned);
+  CHECK(warden::current_owner().team() == "unowned");
+  CHECK(warden::current_owner().kind() == warden::owner_kind::fallback);
+}
+
+TEST_CASE("the fallback owner is configurable") {
+  warden::set_fallback_owner(kPlatform);
+  CHECK(warden::current_owner().team() == "platform");
+  CHECK(warden::try_current_owner() == nullptr);
+  {
+    const warden::owner_scope scope{kOuter};
+    CHECK(warden::current_owner().team() == "outer-team");
+  }
+  warden::set_fallback_owner(warden::unowned);
+  CHECK(warden::current_owner().team() == "unowned");
+}
+
+TEST_CASE("descriptors carry every field and their site") {
+  CHECK(kInner.team() == "inner-team");
+  CHECK(kInner.function() == "data");
+  CHECK(kInner.product() == "reports");
+  CHECK(kOuter.product().empty());
+  CHECK(kInner.site().name == "inner");
+  CHECK(kInner.site().line > 0);
+  CHECK(std::string_view{kInner.site().file}.find("scope_test.cpp") != std::string_view::npos);
+}
+
+TEST_CASE("the innermost scope wins and each exit restores the level before") {
+  const warden::owner_scope outer{kOuter};
+  CHECK(&warden::current_owner() == &kOuter);
+  {
+    const warden::owner_scope middle{kMiddle};
+    CHECK(&warden::current_owner() == &kMiddle);
+    {
+      const warden::owner_scope inner{kInner};
+      CHECK(&warden::current_owner() == &kInner);
+    }
+    CHECK(&warden::current_owner() == &kMiddle);
+  }
+  CHECK(&warden::current_owner() == &kOuter);
+}
+
+TEST_CASE("the same owner may be entered recursively") {
+  const warden::owner_scope first{kOuter};
+  {
+    const warden::owner_scope second{kOuter};
+    CHECK(&warden::current_owner() == &kOuter);
+  }
+  CHECK(&warden::current_owner() == &kOuter);
+}
+
+TEST_CASE("unwinding through several owned frames restores the catcher's owner") {
+  const warden::owner_scope outer{kOuter};
+  bool caught = false;
+  try {
+    call_through_middle();
+  } catch (const std::runtime_error&) {
+    caught = true;
+    CHECK(&warden::current_owner() == &kOuter);
+  }
+  CHECK(caught);
+  CHECK(&warden::current_owner() == &kOuter);
+}
+
+TEST_CASE("scopes entered in a handler and rethrown unwind correctly") {
+  bool caught_outer = false;
+  try {
+    const warden::owner_scope outer{kOuter};
+    try {
+      call_through_middle();
+    } catch (...) {
+      const warden::owner_scope handling{kInner};
+      CHECK(&warden::current_owner() == &kInner);
+      throw;
+    }
+  } catch (const std::runtime_error&) {
+    caught_outer = true;
+    CHECK(warden::try_current_owner() == nullptr);
+  }
+  CHECK(caught_outer);
+}
+
+TEST_CASE("a scope ended out of order restores what was current when it began") {
+  // Ends last, so the thread is clean again whatever the scopes below leave behind.
+  const warden::owner_scope base{warden::owner_token{}};
+  std::optional<warden::owner_scope> first;
+  std::optional<warden::owner_scope> second;
+  first.emplace(kOuter);
+  second.emplace(kMiddle);
+  first.reset();  // ends before the scope entered after it
+  CHECK(warden::try_current_owner() == nullptr);
+  second.reset();
+  CHECK(&warden::current_owner() == &kOuter);  // what was current when `second` began
+}
+
+TEST_CASE("an empty token makes a block explicitly unowned") {
+  const warden::owner_scope outer{kOuter};
+  {
+    const warden::owner_scope unowned{warden::owner_token{}};
+    CHECK(warden::try_current_owner() == nullptr);
+    CHECK(&warden::current_owner() == &warden::unowned);
+  }
+  CHECK(&warden::current_owner() == &kOuter);
+}
+
+namespace {
+
+struct recorded_change {
+  bool enter;
+  const warden::owner* changed;
+  const warden::owner* other;
+};
+
+class recording_observer final : public warden::owner_observer {
+ public:
+  void on_enter(const warden::owner* entered, const warden::owner* previous) noexcept override {
+    changes.push_back({true, entered, previous});
+  }
+  void on_exit(const warden::owner* left, const warden::owner* restored) noexcept override {
+    changes.push_back({false, left, restored});
+  }
+  std::vector<recorded_change> changes;
+};
+
+}  // namespace
+
+TEST_CASE("an installed observer sees every enter and exit, including by unwinding") {
+  recording_observer observer;
+  warden::set_owner_observer(&observer);
+  try {
+    const warden::owner_scope outer{kOuter};
+    call_through_middle();
+  } catch (const std::runtime_error&) {
+  }
+  warden::set_owner_observer(nullptr);
+  {
+    const warden::owner_scope unobserved{kOuter};
+  }
+  REQUIRE(observer.changes.size() == 6);
+  const warden::owner* expected_enter[][2] = {
+      {&kOuter, nullptr}, {&kMiddle, &kOuter}, {&kInner, &kMiddle}};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(observer.changes[static_cast<std::size_t>(i)].enter);
+    CHECK(observer.changes[static_cast<std::size_t>(i)].changed == expected_enter[i][0]);
+    CHECK(observer.changes[static_cast<std::size_t>(i)].other == expected_enter[i][1]);
+  }
+  const warden::owner* expected_exit[][2] = {
+      {&kInner, &kMiddle}, {&kMiddle, &kOuter}, {&kOuter, nullptr}};
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(observer.changes[static_cast<std::size_t>(i + 3)].enter);
+    CHECK(observer.changes[static_cast<std::size_t>(i + 3)].changed == expected_exit[i][0]);
+    CHECK(observer.changes[static_cast<std::size_t>(i + 3)].other == expected_exit[i][1]);
+  }
+}

@@ -1,0 +1,24 @@
+// A shared library built with -fvisibility=hidden: a module boundary for throw-site
+// tests and for the process-wide state that must stay one object across libraries.
+#pragma once
+
+#include <warden/ownership.hpp>
+
+#define SHIPPING_API __attribute__((visibility("default")))
+
+namespace shipping {
+
+/// Throws a plain std::runtime_error (no owned_exception base) `depth` frames deep
+/// inside the shipping module.
+[[noreturn]] SHIPPING_API void dispatch_failing(int depth);
+
+/// Throws an int from inside the shipping module.
+[[noreturn]] SHIPPING_API void dispatch_throwing_int();
+
+/// The owner current inside a shipping function (its module default).
+SHIPPING_API const warden::owner* owner_inside();
+
+/// The owner current in the library right now, read by library code.
+SHIPPING_API const warden::owner* current_owner_seen_by_library();
+
+}  // namespace shipping
