@@ -12,7 +12,10 @@
 namespace warden::detail {
 namespace {
 
-// One record per slot, guarded by a sequence lock: odd while a thread writes it.
+// One record per slot, guarded by a sequence lock: odd while a thread writes it. The
+// fields are stored with release and loaded with acquire instead of using fences, so a
+// reader that sees any new field also sees the odd sequence that preceded it (and
+// ThreadSanitizer, which does not model fences, can check it).
 struct throw_record {
   std::atomic<std::uint32_t> sequence{0};
   std::atomic<const void*> object{nullptr};
@@ -40,9 +43,8 @@ void record_throw(const void* object, const owner* thrower) noexcept {
       !record.sequence.compare_exchange_strong(sequence, sequence + 1, std::memory_order_relaxed)) {
     return;
   }
-  std::atomic_thread_fence(std::memory_order_release);
-  record.object.store(object, std::memory_order_relaxed);
-  record.thrower.store(thrower, std::memory_order_relaxed);
+  record.object.store(object, std::memory_order_release);
+  record.thrower.store(thrower, std::memory_order_release);
   record.sequence.store(sequence + 2, std::memory_order_release);
 }
 
@@ -51,9 +53,8 @@ bool find_throw(const void* object, const owner** thrower) noexcept {
   for (int attempt = 0; attempt < 8; ++attempt) {
     const std::uint32_t before = record.sequence.load(std::memory_order_acquire);
     if ((before & 1U) != 0) continue;
-    const void* recorded_object = record.object.load(std::memory_order_relaxed);
-    const owner* recorded_thrower = record.thrower.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    const void* recorded_object = record.object.load(std::memory_order_acquire);
+    const owner* recorded_thrower = record.thrower.load(std::memory_order_acquire);
     if (record.sequence.load(std::memory_order_relaxed) != before) continue;
     if (recorded_object != object) return false;
     *thrower = recorded_thrower;
