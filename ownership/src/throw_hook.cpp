@@ -83,9 +83,10 @@ cxa_throw_function runtime_cxa_throw() noexcept {
 }  // namespace warden::detail
 
 // Interposes the C++ runtime's __cxa_throw for the whole program (the executable's
-// definition wins over libstdc++'s). The name is fixed by the Itanium C++ ABI.
-extern "C" [[noreturn]] void __cxa_throw(void* object, std::type_info* type,
-                                         void (*destructor)(void*)) {
+// definition wins over libstdc++'s). The name is fixed by the Itanium C++ ABI. Not
+// declared [[noreturn]], so that the compiler forwards with a tail call: this frame is
+// then gone before unwinding starts, which would otherwise walk it twice per throw.
+extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructor)(void*)) {
   static const auto forward = warden::detail::runtime_cxa_throw();
   const warden::owner* thrower = warden::try_current_owner();
   warden::detail::record_throw(object, thrower);
@@ -95,5 +96,4 @@ extern "C" [[noreturn]] void __cxa_throw(void* object, std::type_info* type,
   }
   if (forward == nullptr) std::terminate();
   forward(object, type, destructor);
-  __builtin_unreachable();
 }

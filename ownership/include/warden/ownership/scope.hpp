@@ -83,11 +83,14 @@ class [[nodiscard]] owner_scope final {
 
   ~owner_scope() {
 #if WARDEN_OWNERSHIP_ENABLED
-    const owner* leaving = detail::current_owner_slot;
-    detail::current_owner_slot = previous_;
-    if (owner_observer* observer = detail::active_observer.load(std::memory_order_acquire)) {
-      observer->on_exit(leaving, previous_);
+    owner_observer* const observer = detail::installed_observer();
+    if (WARDEN_DETAIL_LIKELY(observer == nullptr)) {
+      detail::current_owner_slot = previous_;
+      return;
     }
+    const owner* const leaving = detail::current_owner_slot;
+    detail::current_owner_slot = previous_;
+    observer->on_exit(leaving, previous_);
 #endif
   }
 
@@ -95,9 +98,8 @@ class [[nodiscard]] owner_scope final {
 #if WARDEN_OWNERSHIP_ENABLED
   explicit owner_scope(const owner* entered) noexcept : previous_(detail::current_owner_slot) {
     detail::current_owner_slot = entered;
-    if (owner_observer* observer = detail::active_observer.load(std::memory_order_acquire)) {
-      observer->on_enter(entered, previous_);
-    }
+    owner_observer* const observer = detail::installed_observer();
+    if (WARDEN_DETAIL_UNLIKELY(observer != nullptr)) observer->on_enter(entered, previous_);
   }
 
   const owner* previous_;

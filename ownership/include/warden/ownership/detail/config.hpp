@@ -27,6 +27,14 @@
 #define WARDEN_DETAIL_VISIBLE
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define WARDEN_DETAIL_LIKELY(condition) __builtin_expect(!!(condition), 1)
+#define WARDEN_DETAIL_UNLIKELY(condition) __builtin_expect(!!(condition), 0)
+#else
+#define WARDEN_DETAIL_LIKELY(condition) (condition)
+#define WARDEN_DETAIL_UNLIKELY(condition) (condition)
+#endif
+
 #define WARDEN_DETAIL_CONCAT_IMPL(a, b) a##b
 #define WARDEN_DETAIL_CONCAT(a, b) WARDEN_DETAIL_CONCAT_IMPL(a, b)
 // A name unique within the enclosing scope: one ownership macro per line.
