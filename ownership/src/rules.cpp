@@ -3,15 +3,20 @@
 #include "warden/ownership/rules.hpp"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 namespace warden {
 namespace {
 
 enum class subject_field { path, symbol, module, url, name };
+
+// What a compiled pattern is run against: a subject field, or the path part of the URL.
+enum class match_target : std::size_t { path, symbol, module, url, url_path, name, count };
 enum class match_kind { glob, prefix, regex };
 
 struct field_keyword {
@@ -130,6 +135,7 @@ struct rule {
   match_kind kind = match_kind::glob;
   bool match_url_path = false;   // url glob written as a path: compare the URL's path
   std::string prefix;            // match_kind::prefix
+  std::string expression;        // RE2 syntax of `pattern`
   std::unique_ptr<RE2> pattern;  // match_kind::glob and match_kind::regex
   rule_owner fixed;              // key=value fields
   int team_group = -1;           // capture groups that fill the owner (regex only)
@@ -138,7 +144,44 @@ struct rule {
 
   // Fills `owner` and returns true when the rule matches `subject` and yields a team.
   bool match(const rule_subject& subject, rule_owner& owner) const;
+
+  // Which value the pattern is run against.
+  match_target target() const noexcept {
+    switch (field) {
+      case subject_field::path:
+        return match_target::path;
+      case subject_field::symbol:
+        return match_target::symbol;
+      case subject_field::module:
+        return match_target::module;
+      case subject_field::url:
+        return match_url_path ? match_target::url_path : match_target::url;
+      case subject_field::name:
+        return match_target::name;
+    }
+    return match_target::path;
+  }
 };
+
+std::string_view target_value(const rule_subject& subject, match_target target) noexcept {
+  switch (target) {
+    case match_target::path:
+      return subject.path;
+    case match_target::symbol:
+      return subject.symbol;
+    case match_target::module:
+      return subject.module;
+    case match_target::url:
+      return subject.url;
+    case match_target::url_path:
+      return subject.url.empty() ? std::string_view{} : url_path(subject.url);
+    case match_target::name:
+      return subject.name;
+    case match_target::count:
+      break;
+  }
+  return {};
+}
 
 bool rule::match(const rule_subject& subject, rule_owner& owner) const {
   std::string_view value = field_value(subject, field);
@@ -218,10 +261,9 @@ std::string compile_pattern(std::string_view pattern, const rule_limits& limits,
   RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(limits.max_regex_memory);
-  const std::string expression = parsed.kind == match_kind::glob
-                                     ? glob_to_regex(parsed.field, pattern)
-                                     : std::string{pattern};
-  parsed.pattern = std::make_unique<RE2>(expression, options);
+  parsed.expression = parsed.kind == match_kind::glob ? glob_to_regex(parsed.field, pattern)
+                                                       : std::string{pattern};
+  parsed.pattern = std::make_unique<RE2>(parsed.expression, options);
   if (!parsed.pattern->ok()) {
     return "invalid " + std::string{parsed.kind == match_kind::glob ? "glob" : "regular expression"} +
            ": " + parsed.pattern->error();
@@ -288,8 +330,64 @@ std::pair<std::string, std::size_t> parse_rule(std::string_view line, std::size_
 
 }  // namespace
 
+// The rules, plus per match target one RE2::Set of all its patterns: a subject is
+// scanned once per target, then only the rules the set reports are re-run (last first)
+// to extract capture groups. Without a set (it would exceed its memory budget) every
+// rule of the target is tried.
 struct ownership_rules::compiled {
+  struct target_index {
+    std::unique_ptr<RE2::Set> set;         // all patterns of the target, or nullptr
+    std::vector<std::size_t> pattern_rules;  // set index -> rule index
+    std::vector<std::size_t> prefix_rules;   // symbol prefixes, checked directly
+  };
+
   std::vector<rule> rules;
+  std::array<target_index, static_cast<std::size_t>(match_target::count)> targets;
+
+  void build_indexes(const rule_limits& limits) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(limits.max_set_memory);
+    for (std::size_t index = 0; index < rules.size(); ++index) {
+      const rule& current = rules[index];
+      target_index& target = targets[static_cast<std::size_t>(current.target())];
+      (current.kind == match_kind::prefix ? target.prefix_rules : target.pattern_rules)
+          .push_back(index);
+    }
+    for (target_index& target : targets) {
+      if (target.pattern_rules.empty()) continue;
+      auto set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
+      bool added = true;
+      for (const std::size_t index : target.pattern_rules) {
+        std::string error;
+        added = added && set->Add(rules[index].expression, &error) >= 0;
+      }
+      if (added && set->Compile()) target.set = std::move(set);
+    }
+  }
+
+  // Indexes of the rules that may match `subject`, highest (last in the file) first.
+  std::vector<std::size_t> candidates(const rule_subject& subject) const {
+    std::vector<std::size_t> found;
+    std::vector<int> hits;
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      const std::string_view value = target_value(subject, static_cast<match_target>(t));
+      if (value.empty()) continue;
+      const target_index& target = targets[t];
+      found.insert(found.end(), target.prefix_rules.begin(), target.prefix_rules.end());
+      if (target.pattern_rules.empty()) continue;
+      RE2::Set::ErrorInfo error{};
+      hits.clear();
+      if (target.set != nullptr &&
+          target.set->Match(re2::StringPiece{value.data(), value.size()}, &hits, &error)) {
+        for (const int hit : hits) found.push_back(target.pattern_rules[static_cast<std::size_t>(hit)]);
+      } else if (target.set == nullptr || error.kind != RE2::Set::kNoError) {
+        found.insert(found.end(), target.pattern_rules.begin(), target.pattern_rules.end());
+      }
+    }
+    std::sort(found.begin(), found.end(), std::greater<>{});
+    return found;
+  }
 };
 
 std::string rule_error::to_string() const {
@@ -337,14 +435,18 @@ ownership_rules::parse_result ownership_rules::parse(std::string_view text,
       parsed->rules.push_back(std::move(current));
     }
   }
-  if (result.errors.empty()) result.rules = ownership_rules{std::move(parsed)};
+  if (result.errors.empty()) {
+    parsed->build_indexes(limits);
+    result.rules = ownership_rules{std::move(parsed)};
+  }
   return result;
 }
 
 std::optional<rule_match> ownership_rules::match(const rule_subject& subject) const {
   rule_owner owner;
-  for (auto it = rules_->rules.rbegin(); it != rules_->rules.rend(); ++it) {
-    if (it->match(subject, owner)) return rule_match{std::move(owner), it->line};
+  for (const std::size_t index : rules_->candidates(subject)) {
+    const rule& candidate = rules_->rules[index];
+    if (candidate.match(subject, owner)) return rule_match{std::move(owner), candidate.line};
   }
   return std::nullopt;
 }

@@ -225,6 +225,37 @@ TEST_CASE("patterns that backtrack catastrophically elsewhere finish in linear t
   CHECK_FALSE(rules.match(alert));
 }
 
+TEST_CASE("the combined matcher and the rule-by-rule fallback agree") {
+  const std::string text =
+      "path:src/**          team=platform function=infra\n"
+      "path:src/payments/   team=payments function=backend\n"
+      "symbol:payments::    team=payments-symbols function=backend\n"
+      "url:/api/*           team=api function=backend\n"
+      "name~^\\[team-(?P<team>[a-z]+)\\]\n";
+  warden::rule_limits no_set;
+  no_set.max_set_memory = 1;  // too small for any combined matcher: every rule is tried
+  const auto fast = *warden::ownership_rules::parse(text).rules;
+  const auto slow = *warden::ownership_rules::parse(text, no_set).rules;
+
+  std::vector<warden::rule_subject> subjects(6);
+  subjects[0].path = "src/payments/a.cpp";
+  subjects[1].path = "src/other/a.cpp";
+  subjects[2].path = "src/payments/a.cpp";
+  subjects[2].symbol = "payments::charge()";  // a later rule on another field wins
+  subjects[3].url = "https://x.example/api/orders";
+  subjects[4].name = "[team-search] slow";
+  subjects[5].name = "unrelated";
+  const char* expected[] = {"payments", "platform", "payments-symbols", "api", "search", "-"};
+  for (std::size_t i = 0; i < subjects.size(); ++i) {
+    CAPTURE(i);
+    const auto a = fast.match(subjects[i]);
+    const auto b = slow.match(subjects[i]);
+    CHECK((a ? a->owner.team : "-") == expected[i]);
+    CHECK((b ? b->owner.team : "-") == expected[i]);
+    CHECK((a ? a->line : 0) == (b ? b->line : 0));
+  }
+}
+
 TEST_CASE("an empty rule set matches nothing") {
   const warden::ownership_rules rules;
   CHECK(rules.size() == 0);

@@ -78,6 +78,8 @@ struct rule_limits {
   std::size_t max_rules = 10'000;               ///< Rules per file.
   std::size_t max_pattern_bytes = 4096;         ///< One pattern.
   std::int64_t max_regex_memory = 2'000'000;    ///< RE2 memory budget per regular expression.
+  std::int64_t max_set_memory = 32'000'000;     ///< Budget of the combined matcher per field;
+                                                ///< past it, rules are tried one by one.
 };
 
 /// An immutable, parsed rule set. Copies share the compiled rules; match() is safe to
