@@ -45,12 +45,48 @@ std::string_view field_value(const rule_subject& subject, subject_field field) n
   return {};
 }
 
-// "https://shop.example/api/orders?id=1" -> "/api/orders?id=1"; a bare path is kept.
+// "https://shop.example/api/orders?id=1" -> "/api/orders?id=1"; a bare path is kept. The
+// authority ends at the first '/', '?' or '#'.
 std::string_view url_path(std::string_view url) noexcept {
   const std::size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return url;
-  const std::size_t path = url.find('/', scheme + 3);
-  return path == std::string_view::npos ? std::string_view{"/"} : url.substr(path);
+  const std::size_t end = url.find_first_of("/?#", scheme + 3);
+  if (end == std::string_view::npos || url[end] != '/') return "/";
+  return url.substr(end);
+}
+
+// The qualified name of the function in a demangled symbol, without return type or
+// parameters: "void payments::charge<int>(order const&)" -> "payments::charge<int>".
+std::string_view function_name_of(std::string_view symbol) noexcept {
+  constexpr std::string_view kAnonymous = "(anonymous namespace)";
+  constexpr std::string_view kOperator = "operator";
+  int angle_depth = 0;
+  std::size_t name_start = 0;
+  for (std::size_t i = 0; i < symbol.size(); ++i) {
+    const std::string_view rest = symbol.substr(i);
+    if (rest.substr(0, kAnonymous.size()) == kAnonymous) {
+      i += kAnonymous.size() - 1;
+      continue;
+    }
+    if (rest.substr(0, kOperator.size()) == kOperator) {
+      // operator(), operator<<, operator bool...: everything up to the parameter list.
+      i += kOperator.size();
+      if (symbol.substr(i, 2) == "()") ++i;
+      while (i + 1 < symbol.size() && symbol[i + 1] != '(') ++i;
+      continue;
+    }
+    const char c = symbol[i];
+    if (c == '<') {
+      ++angle_depth;
+    } else if (c == '>' && angle_depth > 0) {
+      --angle_depth;
+    } else if (angle_depth == 0 && c == ' ') {
+      name_start = i + 1;
+    } else if (angle_depth == 0 && c == '(') {
+      return symbol.substr(name_start, i - name_start);
+    }
+  }
+  return symbol.substr(name_start);
 }
 
 bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
@@ -106,7 +142,8 @@ std::string read_token(std::string_view line, std::size_t& pos, std::string& tok
   token.clear();
   if (pos < line.size() && line[pos] == '"') {
     for (std::size_t i = pos + 1; i < line.size(); ++i) {
-      if (line[i] == '\\' && i + 1 < line.size()) {
+      // Only \" and \\ are escapes; other backslashes stay (regular expressions need them).
+      if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\')) {
         token += line[++i];
       } else if (line[i] == '"') {
         pos = i + 1;
@@ -187,12 +224,10 @@ bool rule::match(const rule_subject& subject, rule_owner& owner) const {
   std::string_view value = field_value(subject, field);
   if (value.empty()) return false;
   switch (kind) {
-    case match_kind::prefix: {
-      const std::size_t at = value.find(prefix);
-      if (at == std::string_view::npos || (at != 0 && value[at - 1] != ' ')) return false;
+    case match_kind::prefix:
+      if (function_name_of(value).substr(0, prefix.size()) != prefix) return false;
       owner = fixed;
       break;
-    }
     case match_kind::glob:
       if (match_url_path) value = url_path(value);
       if (!RE2::PartialMatch(re2::StringPiece{value.data(), value.size()}, *pattern)) return false;
@@ -400,14 +435,21 @@ ownership_rules::ownership_rules(std::shared_ptr<const compiled> rules) noexcept
 ownership_rules::~ownership_rules() = default;
 ownership_rules::ownership_rules(const ownership_rules&) = default;
 ownership_rules& ownership_rules::operator=(const ownership_rules&) = default;
-ownership_rules::ownership_rules(ownership_rules&&) noexcept = default;
-ownership_rules& ownership_rules::operator=(ownership_rules&&) noexcept = default;
+// Moving copies the shared pointer, so a moved-from rule set stays valid (and empty of
+// nothing: it still holds the same rules).
+ownership_rules::ownership_rules(ownership_rules&& other) noexcept : rules_(other.rules_) {}
+ownership_rules& ownership_rules::operator=(ownership_rules&& other) noexcept {
+  rules_ = other.rules_;
+  return *this;
+}
 
 ownership_rules::parse_result ownership_rules::parse(std::string_view text,
                                                      const rule_limits& limits) {
   parse_result result;
   auto parsed = std::make_shared<compiled>();
   int line_number = 0;
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark) text.remove_prefix(kByteOrderMark.size());
   while (!text.empty()) {
     const std::size_t newline = text.find('\n');
     std::string_view line = text.substr(0, newline);
@@ -430,6 +472,10 @@ ownership_rules::parse_result ownership_rules::parse(std::string_view text,
       column = pos;
     }
     if (!message.empty()) {
+      if (result.errors.size() == limits.max_errors) {
+        result.errors.push_back({line_number, 1, "too many errors; stopped"});
+        break;
+      }
       result.errors.push_back({line_number, static_cast<int>(column) + 1, std::move(message)});
     } else {
       parsed->rules.push_back(std::move(current));

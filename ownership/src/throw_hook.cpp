@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -48,6 +49,23 @@ void record_throw(const void* object, const owner* thrower) noexcept {
   record.sequence.store(sequence + 2, std::memory_order_release);
 }
 
+// Drops the record of `object`, if any: called when an exception object is allocated, so
+// an object made at a recycled address (std::make_exception_ptr) inherits nothing.
+void forget_throw(const void* object) noexcept {
+  throw_record& record = slot_for(object);
+  if (record.object.load(std::memory_order_acquire) != object) return;
+  std::uint32_t sequence = record.sequence.load(std::memory_order_relaxed);
+  if ((sequence & 1U) != 0 ||
+      !record.sequence.compare_exchange_strong(sequence, sequence + 1, std::memory_order_relaxed)) {
+    return;
+  }
+  if (record.object.load(std::memory_order_relaxed) == object) {
+    record.object.store(nullptr, std::memory_order_release);
+    record.thrower.store(nullptr, std::memory_order_release);
+  }
+  record.sequence.store(sequence + 2, std::memory_order_release);
+}
+
 bool find_throw(const void* object, const owner** thrower) noexcept {
   const throw_record& record = slot_for(object);
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -63,15 +81,18 @@ bool find_throw(const void* object, const owner** thrower) noexcept {
   return false;
 }
 
-using cxa_throw_function = void (*)(void*, std::type_info*, void (*)(void*));
-
-cxa_throw_function runtime_cxa_throw() noexcept {
-  void* symbol = dlsym(RTLD_NEXT, "__cxa_throw");
-  cxa_throw_function function = nullptr;
+// The C++ runtime's definition of `name`, the one this file's definition hides.
+template <typename Function>
+Function next_definition(const char* name) noexcept {
+  void* symbol = dlsym(RTLD_NEXT, name);
+  Function function = nullptr;
   static_assert(sizeof symbol == sizeof function);
   std::memcpy(&function, &symbol, sizeof function);
   return function;
 }
+
+using cxa_throw_function = void (*)(void*, std::type_info*, void (*)(void*));
+using cxa_allocate_exception_function = void* (*)(std::size_t) noexcept;
 
 // Publishes the look-up at start-up, so thrown_owner() uses the table.
 [[maybe_unused]] const bool kLookupPublished = [] {
@@ -83,11 +104,13 @@ cxa_throw_function runtime_cxa_throw() noexcept {
 }  // namespace warden::detail
 
 // Interposes the C++ runtime's __cxa_throw for the whole program (the executable's
-// definition wins over libstdc++'s). The name is fixed by the Itanium C++ ABI. Not
-// declared [[noreturn]], so that the compiler forwards with a tail call: this frame is
-// then gone before unwinding starts, which would otherwise walk it twice per throw.
+// definition wins over libstdc++'s). The name is fixed by the Itanium C++ ABI. The
+// forward is a tail call (GCC does it at -O2 for this non-[[noreturn]] definition; clang
+// is told to), so this frame is gone before unwinding starts, which would otherwise walk
+// it twice per throw.
 extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructor)(void*)) {
-  static const auto forward = warden::detail::runtime_cxa_throw();
+  static const auto forward =
+      warden::detail::next_definition<warden::detail::cxa_throw_function>("__cxa_throw");
   const warden::owner* thrower = warden::try_current_owner();
   warden::detail::record_throw(object, thrower);
   if (const auto listener =
@@ -95,5 +118,21 @@ extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructo
     listener(warden::throw_event{object, type, thrower});
   }
   if (forward == nullptr) std::terminate();
+#if defined(__clang__)
+  [[clang::musttail]] return forward(object, type, destructor);
+#else
   forward(object, type, destructor);
+#endif
+}
+
+// Interposes the allocation of exception objects to forget any record left at the
+// address being handed out.
+extern "C" void* __cxa_allocate_exception(std::size_t size) noexcept {
+  static const auto forward =
+      warden::detail::next_definition<warden::detail::cxa_allocate_exception_function>(
+          "__cxa_allocate_exception");
+  if (forward == nullptr) std::terminate();
+  void* object = forward(size);
+  warden::detail::forget_throw(object);
+  return object;
 }

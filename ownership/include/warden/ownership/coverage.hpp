@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -22,7 +23,7 @@
 #include "warden/ownership/owner.hpp"
 #include "warden/ownership/registry.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 /// One declared site: a module default, a function entering it, or an endpoint.
 struct coverage_site {
@@ -55,7 +56,7 @@ inline std::string_view kind_name(owner_kind kind) noexcept {
     case owner_kind::module:
       return "module";
     case owner_kind::scope:
-      return "function";
+      return "scope";
     case owner_kind::endpoint:
       return "endpoint";
     case owner_kind::fallback:
@@ -102,9 +103,53 @@ inline std::string where(const source_site& site) {
   return text;
 }
 
+// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not valid.
+inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
+  const auto byte = [&text](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  unsigned char min_second = 0x80;
+  unsigned char max_second = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) min_second = 0xa0;  // no overlong forms
+    if (lead == 0xed) max_second = 0x9f;  // no surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) min_second = 0x90;
+    if (lead == 0xf4) max_second = 0x8f;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return length;
+}
+
+// Writes `text` as a JSON string: escapes quotes, backslashes and control characters,
+// and replaces bytes that are not valid UTF-8 with U+FFFD, so strict parsers accept it.
 inline void write_json_string(std::ostream& out, std::string_view text) {
   out << '"';
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) {
+      const std::size_t length = utf8_sequence_length(text, i);
+      if (length == 0) {
+        out << "\\ufffd";
+        ++i;
+      } else {
+        out << text.substr(i, length);
+        i += length;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out << "\\\"";
@@ -122,9 +167,9 @@ inline void write_json_string(std::ostream& out, std::string_view text) {
         out << "\\r";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (byte < 0x20 || byte == 0x7f) {
           char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(byte));
           out << escaped;
         } else {
           out << c;
@@ -139,7 +184,7 @@ inline void write_json_site(std::ostream& out, const source_site& site) {
   write_json_string(out, site.name);
   out << ",\"file\":";
   write_json_string(out, site.file);
-  out << ",\"line\":" << site.line;
+  out << ",\"line\":" << std::to_string(site.line);  // immune to the stream's locale
 }
 
 }  // namespace detail
@@ -163,6 +208,12 @@ inline coverage_report collect_coverage() {
     kept.ran_unowned |= other.ran_unowned;
   });
 
+  for (const coverage_site& module : report.modules) {
+    if (module.team.empty() || module.function.empty()) {
+      report.problems.push_back("module at " + detail::where(module.site) + " has no " +
+                                (module.team.empty() ? "team" : "function"));
+    }
+  }
   for (const coverage_site& site : report.sites) {
     if (site.team.empty() || site.function.empty()) {
       report.problems.push_back(std::string{detail::kind_name(site.kind)} + " \"" +
@@ -245,8 +296,8 @@ inline void write_coverage_json(std::ostream& out, const coverage_report& report
   out << "]}\n";
 }
 
-/// The CI check: prints every problem (an endpoint without team or function, code that
-/// ran unowned) to `out` and returns 1 if there is any, else 0. Use it as an exit code.
+/// The CI check: prints every problem (a module or endpoint without team or function,
+/// code that ran unowned) to `out` and returns 1 if there is any, else 0. Use it as an exit code.
 inline int check_coverage(const coverage_report& report, std::ostream& out) {
   for (const std::string& problem : report.problems) out << "ownership: " << problem << '\n';
   if (report.problems.empty()) {
@@ -255,4 +306,4 @@ inline int check_coverage(const coverage_report& report, std::ostream& out) {
   return report.problems.empty() ? 0 : 1;
 }
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

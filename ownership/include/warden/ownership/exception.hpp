@@ -24,7 +24,7 @@
 #include "warden/ownership/detail/config.hpp"
 #include "warden/ownership/scope.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 /// A base (usually a second base next to std::exception) that records the owner active
 /// when the exception is constructed, i.e. at the throw site.
@@ -59,14 +59,19 @@ namespace detail {
 using throw_record_lookup = bool (*)(const void* object, const owner** thrower) noexcept;
 WARDEN_DETAIL_VISIBLE inline std::atomic<throw_record_lookup> throw_site_lookup{nullptr};
 
-// The thrown object an exception_ptr refers to. libstdc++ and libc++ both hold exactly
-// that pointer; the static_assert guards the assumption.
+// The thrown object an exception_ptr refers to: libstdc++ and libc++ both hold exactly
+// that pointer. nullptr elsewhere (the hook only exists with those runtimes anyway).
 inline const void* exception_object(const std::exception_ptr& exception) noexcept {
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
   static_assert(sizeof(std::exception_ptr) == sizeof(void*),
                 "exception_ptr is expected to hold only the thrown object's address");
   const void* object = nullptr;
   std::memcpy(&object, static_cast<const void*>(&exception), sizeof object);
   return object;
+#else
+  static_cast<void>(exception);
+  return nullptr;
+#endif
 }
 
 }  // namespace detail
@@ -76,9 +81,11 @@ inline const void* exception_object(const std::exception_ptr& exception) noexcep
 /// is linked; otherwise rethrows once to test for owned_exception (about a microsecond).
 inline const owner* thrown_owner(const std::exception_ptr& exception) noexcept {
   if (!exception) return nullptr;
-  if (const auto lookup = detail::throw_site_lookup.load(std::memory_order_acquire)) {
+  const auto lookup = detail::throw_site_lookup.load(std::memory_order_acquire);
+  const void* object = detail::exception_object(exception);
+  if (lookup != nullptr && object != nullptr) {
     const owner* thrower = nullptr;
-    if (lookup(detail::exception_object(exception), &thrower)) return thrower;
+    if (lookup(object, &thrower)) return thrower;
   }
   try {
     std::rethrow_exception(exception);
@@ -94,4 +101,4 @@ inline const owner* current_exception_owner() noexcept {
   return thrown_owner(std::current_exception());
 }
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

@@ -22,7 +22,7 @@
 
 #include "warden/ownership/detail/config.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 class owner;
 
@@ -40,18 +40,18 @@ class owner_observer {
 namespace detail {
 WARDEN_DETAIL_VISIBLE inline std::atomic<owner_observer*> active_observer{nullptr};
 
-// The installed observer. Relaxed: the observer must be installed before the threads
-// that use it start (thread creation orders its construction before their calls).
+// The installed observer. Acquire, so that an observer installed while threads run is
+// seen fully constructed (on x86 this is the same plain load as a relaxed one).
 inline owner_observer* installed_observer() noexcept {
-  return active_observer.load(std::memory_order_relaxed);
+  return active_observer.load(std::memory_order_acquire);
 }
 }  // namespace detail
 
-/// Installs `observer` (nullptr removes it). Install it before the threads it should see
-/// start, and keep it alive until they have stopped: removal does not wait for calls
+/// Installs `observer` (nullptr removes it); any thread may do so at any time. Keep it
+/// alive until no thread can still be calling it: removal does not wait for calls
 /// already running. Scopes entered before installation report their exit only.
 inline void set_owner_observer(owner_observer* observer) noexcept {
   detail::active_observer.store(observer, std::memory_order_release);
 }
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

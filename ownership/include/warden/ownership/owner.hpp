@@ -19,7 +19,7 @@
 
 #include "warden/ownership/detail/config.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 namespace detail {
 template <typename Site>
@@ -66,7 +66,7 @@ constexpr owner_field product(std::string_view value) noexcept {
 /// Who owns a piece of code: team, function and optional product, plus where that was
 /// declared. Built at compile time; the run-time state is one "ran" flag (for coverage)
 /// and one registry link, both written at most once per descriptor.
-class owner final {
+class WARDEN_DETAIL_VISIBLE owner final {
  public:
   /// A descriptor with every field given.
   constexpr owner(owner_kind kind, source_site site, std::string_view team,
@@ -139,7 +139,7 @@ class owner final {
 };
 
 /// The owner reported when no scope is active, unless set_fallback_owner() chose another.
-inline constexpr owner unowned{owner_kind::fallback, {"", 0, "unowned"}, "unowned", "unowned"};
+WARDEN_DETAIL_VISIBLE inline constexpr owner unowned{owner_kind::fallback, {"", 0, "unowned"}, "unowned", "unowned"};
 
 namespace detail {
 WARDEN_DETAIL_VISIBLE inline std::atomic<const owner*> fallback_owner{&unowned};
@@ -150,10 +150,12 @@ WARDEN_DETAIL_VISIBLE inline std::atomic<const owner*> fallback_owner{&unowned};
 inline void set_fallback_owner(const owner& fallback) noexcept {
   detail::fallback_owner.store(&fallback, std::memory_order_release);
 }
+/// A temporary would dangle: pass a static descriptor.
+void set_fallback_owner(const owner&&) = delete;
 
 /// The owner reported when no scope is active.
 inline const owner& fallback_owner() noexcept {
   return *detail::fallback_owner.load(std::memory_order_acquire);
 }
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

@@ -18,9 +18,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "warden/ownership/detail/config.hpp"
 #include "warden/ownership/scope.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 /// A callable that runs `Callable` under the owner captured when it was made.
 /// Made by bind_owner(); copyable and movable when `Callable` is.
@@ -34,16 +35,23 @@ class owner_bound final {
 
   /// Calls the wrapped callable with the captured owner current.
   template <typename... Args>
-  decltype(auto) operator()(Args&&... args) {
+  auto operator()(Args&&... args) & -> std::invoke_result_t<Callable&, Args...> {
     const owner_scope scope{token_};
     return std::invoke(callable_, std::forward<Args>(args)...);
   }
 
   /// Calls the wrapped callable with the captured owner current.
   template <typename... Args>
-  decltype(auto) operator()(Args&&... args) const {
+  auto operator()(Args&&... args) const& -> std::invoke_result_t<const Callable&, Args...> {
     const owner_scope scope{token_};
     return std::invoke(callable_, std::forward<Args>(args)...);
+  }
+
+  /// Calls the wrapped callable as an rvalue (one-shot tasks) with the captured owner.
+  template <typename... Args>
+  auto operator()(Args&&... args) && -> std::invoke_result_t<Callable&&, Args...> {
+    const owner_scope scope{token_};
+    return std::invoke(std::move(callable_), std::forward<Args>(args)...);
   }
 
   /// The owner the callable will run as.
@@ -60,4 +68,4 @@ owner_bound<std::decay_t<Callable>> bind_owner(Callable&& callable) {
   return {std::forward<Callable>(callable), capture_owner()};
 }
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

@@ -1,24 +1,30 @@
 // The process-wide list of every declared owner and coverage probe.
 //
 // Each ownership macro registers its static descriptor before main() (or when the
-// library holding it is loaded), whether or not the code ever runs, so coverage reports
-// can list endpoints that never ran. Registration is a lock-free push done once per
-// descriptor; the hot path of a scope never touches the registry.
+// library holding it is loaded), whether or not the code ever runs — even when the
+// function holding the macro is an inline function the program never calls — so
+// coverage reports can list endpoints that never ran. Registration is a lock-free push
+// done once per descriptor; the hot path of a scope never touches the registry.
 //
 // Example:
 //
 //   warden::for_each_declared_owner([](const warden::owner& o) {
 //     std::cout << o.team() << ' ' << o.site().file << ':' << o.site().line << '\n';
 //   });
+//
+// Libraries holding descriptors must stay loaded while the registry is read: link
+// plug-ins that use the macros with -Wl,-z,nodelete (see docs/OWNERSHIP.md).
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "warden/ownership/detail/config.hpp"
 #include "warden/ownership/owner.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 class unowned_probe;
 
@@ -26,9 +32,9 @@ namespace detail {
 
 // An intrusive, push-only list of static descriptors of type Site.
 template <typename Site>
-class registry_list final {
+class WARDEN_DETAIL_VISIBLE registry_list final {
  public:
-  // Links `site` in. Called once per descriptor by registration<Site>.
+  // Links `site` in. Called once per descriptor.
   static bool push(const Site& site) noexcept {
     const Site* head = head_.load(std::memory_order_relaxed);
     do {
@@ -48,11 +54,10 @@ class registry_list final {
   }
 
  private:
-  WARDEN_DETAIL_VISIBLE static inline std::atomic<const Site*> head_{nullptr};
+  static inline std::atomic<const Site*> head_{nullptr};
 };
 
-// Naming registration<D>::registered in a function instantiates this variable, whose
-// initializer registers D before main(): the function need not run.
+// Registers a namespace-scope descriptor (a module default) before main().
 template <auto& Descriptor>
 struct registration final {
   static inline const bool registered =
@@ -60,12 +65,39 @@ struct registration final {
           Descriptor);
 };
 
+// A string copied into static storage at compile time.
+template <std::size_t Size>
+struct fixed_string {
+  char text[Size + 1]{};
+  constexpr std::string_view view() const noexcept { return {text, Size}; }
+};
+
+template <std::size_t Size>
+constexpr fixed_string<Size> copy_string(std::string_view text) noexcept {
+  fixed_string<Size> copy{};
+  for (std::size_t i = 0; i < Size; ++i) copy.text[i] = text[i];
+  return copy;
+}
+
+// The descriptor of one macro call site. `Tag` is a class local to the site's function
+// whose static functions give the enclosing function's name and make the descriptor.
+// Living at namespace scope (not as a function-local static), the descriptor and its
+// registration exist even when the compiler never emits the function.
+template <typename Tag>
+struct call_site final {
+  static constexpr auto function_name =
+      copy_string<Tag::function_name().size()>(Tag::function_name());
+  static constexpr auto descriptor = Tag::make(function_name.view());
+  static inline const bool registered =
+      registry_list<std::remove_const_t<decltype(descriptor)>>::push(descriptor);
+};
+
 }  // namespace detail
 
 /// A point in shared code (a job runner, a request dispatcher, a database layer) that
 /// expects some owner to be active. Made by WARDEN_EXPECT_OWNED(); coverage reports list
 /// the probes that ran with no owner, i.e. code whose incidents would reach nobody.
-class unowned_probe final {
+class WARDEN_DETAIL_VISIBLE unowned_probe final {
  public:
   /// A probe at `site`.
   constexpr explicit unowned_probe(source_site site) noexcept : site_(site) {}
@@ -92,8 +124,8 @@ class unowned_probe final {
 };
 
 /// Calls visit(const warden::owner&) for every owner declared in the process, including
-/// those whose code never ran. A descriptor declared in a header appears once per
-/// translation unit that includes it; reports merge them by site.
+/// those whose code never ran. A module default declared with WARDEN_MODULE_OWNER in a
+/// file included by several others appears once per file; reports merge them by site.
 template <typename Visitor>
 void for_each_declared_owner(Visitor&& visit) {
   detail::registry_list<owner>::for_each(visit);
@@ -105,4 +137,4 @@ void for_each_unowned_probe(Visitor&& visit) {
   detail::registry_list<unowned_probe>::for_each(visit);
 }
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

@@ -15,11 +15,12 @@
 //
 // Matchers: `path:` glob (`*` within a directory, `**` across, `?` one character;
 // without a leading `/` it matches after any `/`, and a directory matches everything
-// below it), `symbol:` namespace/function prefix, `module:`, `url:` and `name:` globs
-// (`url:/...` matches the URL's path), and `<field>~` an RE2 regular expression (found
-// anywhere unless anchored) whose named groups team, function and product fill the
-// owner; `key=value` fields fill what the groups leave empty. Patterns and values with
-// spaces are written in double quotes with `\"` and `\\` escapes.
+// below it), `symbol:` prefix of the function's qualified name (return type and
+// parameters ignored), `module:`, `url:` and `name:` globs (`url:/...` matches the URL's
+// path), and `<field>~` an RE2 regular expression (found anywhere unless anchored) whose
+// named groups team, function and product fill the owner; `key=value` fields fill what
+// the groups leave empty. Patterns and values with spaces are written in double quotes,
+// where `\"` and `\\` are escapes and any other backslash is kept as written.
 //
 // Example:
 //
@@ -76,6 +77,7 @@ struct rule_error {
 /// Limits that keep a hostile or broken rules file from costing unbounded memory.
 struct rule_limits {
   std::size_t max_rules = 10'000;               ///< Rules per file.
+  std::size_t max_errors = 100;                 ///< Errors reported before parsing stops.
   std::size_t max_pattern_bytes = 4096;         ///< One pattern.
   std::int64_t max_regex_memory = 2'000'000;    ///< RE2 memory budget per regular expression.
   std::int64_t max_set_memory = 32'000'000;     ///< Budget of the combined matcher per field;

@@ -19,7 +19,7 @@
 #include "warden/ownership/observer.hpp"
 #include "warden/ownership/owner.hpp"
 
-namespace warden {
+WARDEN_DETAIL_BEGIN_NAMESPACE
 
 namespace detail {
 // The owner of the code running on this thread; nullptr when no scope is active.
@@ -74,6 +74,8 @@ class [[nodiscard]] owner_scope final {
   /// Enters a captured owner; a token without an owner makes the block explicitly
   /// unowned, so a pooled thread never keeps a stale owner from an earlier task.
   explicit owner_scope(owner_token token) noexcept : owner_scope(token.get()) {}
+  /// A temporary descriptor would dangle: enter a static one.
+  explicit owner_scope(const owner&&) = delete;
 
   owner_scope(const owner_scope&) = delete;
   owner_scope& operator=(const owner_scope&) = delete;
@@ -108,4 +110,4 @@ class [[nodiscard]] owner_scope final {
 #endif
 };
 
-}  // namespace warden
+WARDEN_DETAIL_END_NAMESPACE

@@ -35,6 +35,23 @@
 #define WARDEN_DETAIL_UNLIKELY(condition) (condition)
 #endif
 
+// Everything whose layout or behaviour depends on WARDEN_OWNERSHIP_ENABLED lives in an
+// inline namespace named after the mode. Files built in different modes then use
+// different symbols instead of silently sharing one definition (an ODR violation that
+// would let an enabled owner_scope write past a disabled one's storage).
+#if WARDEN_OWNERSHIP_ENABLED
+#define WARDEN_DETAIL_BEGIN_NAMESPACE \
+  namespace warden {                  \
+  inline namespace enabled_v1 {
+#else
+#define WARDEN_DETAIL_BEGIN_NAMESPACE \
+  namespace warden {                  \
+  inline namespace disabled_v1 {
+#endif
+#define WARDEN_DETAIL_END_NAMESPACE \
+  }                                 \
+  }
+
 #define WARDEN_DETAIL_CONCAT_IMPL(a, b) a##b
 #define WARDEN_DETAIL_CONCAT(a, b) WARDEN_DETAIL_CONCAT_IMPL(a, b)
 // A name unique within the enclosing scope: one ownership macro per line.
