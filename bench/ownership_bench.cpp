@@ -14,8 +14,8 @@ WARDEN_MODULE_OWNER("bench", "backend", "ownership");
 
 namespace {
 
-constexpr warden::owner kOwner{warden::owner_kind::endpoint, {__FILE__, __LINE__, "bench"},
-                               "bench", "backend"};
+constexpr warden::owner kOwner{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "bench"}, "bench", "backend"};
 
 [[gnu::noinline]] int work(int value) {
   benchmark::DoNotOptimize(value);

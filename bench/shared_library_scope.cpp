@@ -8,8 +8,8 @@
 
 namespace {
 
-constexpr warden::owner kLibraryOwner{warden::owner_kind::endpoint,
-                                      {__FILE__, __LINE__, "library"}, "library", "backend"};
+constexpr warden::owner kLibraryOwner{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "library"}, "library", "backend"};
 
 [[gnu::noinline]] int library_work(int value) {
   benchmark::DoNotOptimize(value);

@@ -234,7 +234,8 @@ bool rule::match(const rule_subject& subject, rule_owner& owner) const {
       owner = fixed;
       break;
     case match_kind::regex: {
-      std::vector<re2::StringPiece> groups(static_cast<std::size_t>(pattern->NumberOfCapturingGroups()) + 1);
+      std::vector<re2::StringPiece> groups(
+          static_cast<std::size_t>(pattern->NumberOfCapturingGroups()) + 1);
       if (!pattern->Match(re2::StringPiece{value.data(), value.size()}, 0, value.size(),
                           RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) {
         return false;
@@ -253,8 +254,6 @@ bool rule::match(const rule_subject& subject, rule_owner& owner) const {
   }
   return !owner.team.empty();
 }
-
-
 
 // Parses the owner fields after the matcher. Returns an error message and its column.
 std::pair<std::string, std::size_t> parse_fields(std::string_view line, std::size_t pos,
@@ -296,12 +295,13 @@ std::string compile_pattern(std::string_view pattern, const rule_limits& limits,
   RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(limits.max_regex_memory);
-  parsed.expression = parsed.kind == match_kind::glob ? glob_to_regex(parsed.field, pattern)
-                                                       : std::string{pattern};
+  parsed.expression =
+      parsed.kind == match_kind::glob ? glob_to_regex(parsed.field, pattern) : std::string{pattern};
   parsed.pattern = std::make_unique<RE2>(parsed.expression, options);
   if (!parsed.pattern->ok()) {
-    return "invalid " + std::string{parsed.kind == match_kind::glob ? "glob" : "regular expression"} +
-           ": " + parsed.pattern->error();
+    return "invalid " +
+           std::string{parsed.kind == match_kind::glob ? "glob" : "regular expression"} + ": " +
+           parsed.pattern->error();
   }
   if (parsed.field == subject_field::url && parsed.kind == match_kind::glob) {
     parsed.match_url_path = pattern.front() == '/';
@@ -327,10 +327,12 @@ std::pair<std::string, std::size_t> parse_rule(std::string_view line, std::size_
   std::size_t end = pos;
   while (end < line.size() && line[end] >= 'a' && line[end] <= 'z') ++end;
   const std::string_view keyword = line.substr(pos, end - pos);
-  const auto known = std::find_if(kFieldKeywords.begin(), kFieldKeywords.end(),
-                                  [keyword](const field_keyword& k) { return k.keyword == keyword; });
+  const auto known =
+      std::find_if(kFieldKeywords.begin(), kFieldKeywords.end(),
+                   [keyword](const field_keyword& k) { return k.keyword == keyword; });
   if (keyword.empty() || known == kFieldKeywords.end()) {
-    return {"unknown matcher '" + std::string{line.substr(pos, std::min<std::size_t>(end - pos + 1, 20))} +
+    return {"unknown matcher '" +
+                std::string{line.substr(pos, std::min<std::size_t>(end - pos + 1, 20))} +
                 "' (use path, symbol, module, url or name)",
             matcher_column};
   }
@@ -339,7 +341,7 @@ std::pair<std::string, std::size_t> parse_rule(std::string_view line, std::size_
     return {"expected ':' (glob) or '~' (regular expression) after '" + std::string{keyword} + "'",
             end};
   }
-  parsed.kind = line[end] == '~'                     ? match_kind::regex
+  parsed.kind = line[end] == '~'                        ? match_kind::regex
                 : parsed.field == subject_field::symbol ? match_kind::prefix
                                                         : match_kind::glob;
   pos = end + 1;
@@ -371,7 +373,7 @@ std::pair<std::string, std::size_t> parse_rule(std::string_view line, std::size_
 // rule of the target is tried.
 struct ownership_rules::compiled {
   struct target_index {
-    std::unique_ptr<RE2::Set> set;         // all patterns of the target, or nullptr
+    std::unique_ptr<RE2::Set> set;           // all patterns of the target, or nullptr
     std::vector<std::size_t> pattern_rules;  // set index -> rule index
     std::vector<std::size_t> prefix_rules;   // symbol prefixes, checked directly
   };
@@ -415,7 +417,8 @@ struct ownership_rules::compiled {
       hits.clear();
       if (target.set != nullptr &&
           target.set->Match(re2::StringPiece{value.data(), value.size()}, &hits, &error)) {
-        for (const int hit : hits) found.push_back(target.pattern_rules[static_cast<std::size_t>(hit)]);
+        for (const int hit : hits)
+          found.push_back(target.pattern_rules[static_cast<std::size_t>(hit)]);
       } else if (target.set == nullptr || error.kind != RE2::Set::kNoError) {
         found.insert(found.end(), target.pattern_rules.begin(), target.pattern_rules.end());
       }
@@ -449,7 +452,8 @@ ownership_rules::parse_result ownership_rules::parse(std::string_view text,
   auto parsed = std::make_shared<compiled>();
   int line_number = 0;
   constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-  if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark) text.remove_prefix(kByteOrderMark.size());
+  if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
+    text.remove_prefix(kByteOrderMark.size());
   while (!text.empty()) {
     const std::size_t newline = text.find('\n');
     std::string_view line = text.substr(0, newline);
@@ -460,8 +464,8 @@ ownership_rules::parse_result ownership_rules::parse(std::string_view text,
     while (pos < line.size() && is_space(line[pos])) ++pos;
     if (pos >= line.size() || line[pos] == '#') continue;
     if (parsed->rules.size() >= limits.max_rules) {
-      result.errors.push_back({line_number, 1,
-                               "more than " + std::to_string(limits.max_rules) + " rules"});
+      result.errors.push_back(
+          {line_number, 1, "more than " + std::to_string(limits.max_rules) + " rules"});
       break;
     }
     rule current;

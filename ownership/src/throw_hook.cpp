@@ -113,8 +113,7 @@ extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructo
       warden::detail::next_definition<warden::detail::cxa_throw_function>("__cxa_throw");
   const warden::owner* thrower = warden::try_current_owner();
   warden::detail::record_throw(object, thrower);
-  if (const auto listener =
-          warden::detail::active_throw_listener.load(std::memory_order_acquire)) {
+  if (const auto listener = warden::detail::active_throw_listener.load(std::memory_order_acquire)) {
     listener(warden::throw_event{object, type, thrower});
   }
   if (forward == nullptr) std::terminate();

@@ -112,9 +112,8 @@ TEST_CASE("bound tasks keep their owner when many threads run them at once") {
   std::vector<warden::owner_bound<int (*)()>> tasks;
   for (int i = 0; i < 4; ++i) {
     const warden::owner_scope scope{kTeams[i]};
-    tasks.push_back(warden::bind_owner(+[] {
-      return static_cast<int>(warden::current_owner().site().name[0] - 'a');
-    }));
+    tasks.push_back(warden::bind_owner(
+        +[] { return static_cast<int>(warden::current_owner().site().name[0] - 'a'); }));
   }
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;

@@ -1,5 +1,6 @@
 // Coverage reports (text and JSON) and the CI check, over the sites declared by the
 // other files of this test program.
+#include <locale>
 #include <sstream>
 #include <string>
 
@@ -107,6 +108,56 @@ TEST_CASE("the JSON report is valid JSON with every site") {
     }
   }
   CHECK(found);
+}
+
+namespace {
+
+// Groups thousands with a comma, as some locales do: numbers in JSON must not.
+struct grouping_numpunct final : std::numpunct<char> {
+  char do_thousands_sep() const override { return ','; }
+  std::string do_grouping() const override { return "\3"; }
+};
+
+}  // namespace
+
+TEST_CASE("JSON stays valid with awkward strings and a grouping locale") {
+  warden::coverage_report report;
+  const std::string awkward = std::string{"quote\" back\\ tab\t nl\n ctl\x01 del\x7f "} +
+                              "utf8 \xC3\xA9 latin1 \xE9 cut \xE2\x82";
+  report.sites.push_back({warden::owner_kind::endpoint,
+                          warden::source_site{"weird.cpp", 123456, awkward},
+                          "team",
+                          "backend",
+                          {},
+                          true});
+  std::ostringstream json;
+  json.imbue(std::locale(std::locale::classic(), new grouping_numpunct));
+  warden::write_coverage_json(json, report);
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(json.str().c_str());
+  REQUIRE_FALSE(document.HasParseError());
+  const auto& site = document["sites"][0];
+  CHECK(site["line"].GetInt() == 123456);
+  const std::string name = site["name"].GetString();
+  CHECK(name.find("quote\" back\\ tab\t nl\n ctl\x01 del\x7f") == 0);
+  CHECK(name.find("utf8 \xC3\xA9") != std::string::npos);                 // valid UTF-8 kept
+  CHECK(name.find("latin1 \xEF\xBF\xBD") != std::string::npos);           // invalid byte -> U+FFFD
+  CHECK(name.find("cut \xEF\xBF\xBD\xEF\xBF\xBD") != std::string::npos);  // truncated sequence
+}
+
+namespace teamless {
+// A module default whose team was forgotten.
+WARDEN_MODULE_OWNER("", "backend");
+}  // namespace teamless
+
+TEST_CASE("modules without a team are problems") {
+  const warden::coverage_report report = warden::collect_coverage();
+  bool reported = false;
+  for (const std::string& problem : report.problems) {
+    reported |= problem.find("module at tests/ownership/coverage_test.cpp:") == 0 &&
+                problem.find("has no team") != std::string::npos;
+  }
+  CHECK(reported);
 }
 
 TEST_CASE("the check fails and names each problem") {

@@ -6,6 +6,8 @@
 #include <warden/ownership.hpp>
 #include <warden/ownership/coverage.hpp>
 
+#include "mixed_mode.hpp"
+
 static_assert(WARDEN_OWNERSHIP_ENABLED == 0, "this test must be built with ownership disabled");
 
 WARDEN_MODULE_OWNER("payments", "backend", "checkout");
@@ -16,8 +18,8 @@ WARDEN_NAMESPACE_OWNER("api", "frontend");
 
 namespace {
 
-constexpr warden::owner kExplicit{warden::owner_kind::endpoint, {__FILE__, __LINE__, "explicit"},
-                                  "explicit", "backend"};
+constexpr warden::owner kExplicit{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "explicit"}, "explicit", "backend"};
 
 const warden::owner& owned_function() {
   WARDEN_OWNED();
@@ -45,11 +47,20 @@ TEST_CASE("disabled macros leave the fallback owner in place") {
 
 TEST_CASE("disabled ownership registers nothing") {
   owned_function();
+  // The disabled API reads only what disabled files registered: nothing.
   const warden::coverage_report report = warden::collect_coverage();
   CHECK(report.modules.empty());
   CHECK(report.sites.empty());
   CHECK(report.probes.empty());
   CHECK(report.problems.empty());
+}
+
+TEST_CASE("a file built with ownership enabled keeps working beside disabled ones") {
+  volatile char guard = 42;
+  const warden::owner_scope scope{kExplicit};
+  CHECK(enabled_file_team() == "mixed");
+  CHECK(guard == 42);
+  CHECK(warden::try_current_owner() == nullptr);
 }
 
 TEST_CASE("owned exceptions still compile and report no owner") {

@@ -42,9 +42,8 @@ TEST_CASE("the thrower's owner travels with an exception_ptr to another thread")
   } catch (...) {
     failure = std::current_exception();
   }
-  const warden::owner* seen = std::async(std::launch::async, [failure] {
-                                return warden::thrown_owner(failure);
-                              }).get();
+  const warden::owner* seen =
+      std::async(std::launch::async, [failure] { return warden::thrown_owner(failure); }).get();
   REQUIRE(seen != nullptr);
   CHECK(seen->team() == "billing");
 }

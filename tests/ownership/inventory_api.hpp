@@ -20,4 +20,13 @@ inline const warden::owner& count_endpoint() {
   return warden::current_owner();
 }
 
+/// Never called by any test: the compiler never emits it, and its site must still be
+/// registered (and the program must link).
+inline void never_called_endpoint() { WARDEN_ENDPOINT("GET /inventory/never"); }
+
+/// A class whose inline member is never called either.
+struct stock_widget {
+  void refresh() { WARDEN_OWNED(); }
+};
+
 }  // namespace inventory

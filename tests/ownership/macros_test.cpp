@@ -14,8 +14,10 @@ WARDEN_MODULE_OWNER("catalog", "backend", "search");
 namespace {
 
 // Overrides resolve at compile time against the visible module default.
-constexpr warden::owner kTeamOverride{warden::owner_kind::endpoint, {__FILE__, __LINE__, {}},
-                                      warden_detail_module_owner, "GET /compile-time",
+constexpr warden::owner kTeamOverride{warden::owner_kind::endpoint,
+                                      {__FILE__, __LINE__, {}},
+                                      warden_detail_module_owner,
+                                      "GET /compile-time",
                                       warden::team("merchandising")};
 static_assert(kTeamOverride.team() == "merchandising");
 static_assert(kTeamOverride.function() == "backend");
@@ -130,6 +132,15 @@ TEST_CASE("the registry lists every declaration, including code that never ran")
   const auto items = declared_named("GET /items");
   REQUIRE(items.size() == 1);
   CHECK(items.front()->has_run());
+
+  // Sites in inline functions and members that no file calls are listed too.
+  const auto inline_never = declared_named("GET /inventory/never");
+  REQUIRE(inline_never.size() == 1);
+  CHECK_FALSE(inline_never.front()->has_run());
+  CHECK(inline_never.front()->team() == "inventory");
+  const auto member_never = declared_named("refresh");
+  REQUIRE(member_never.size() == 1);
+  CHECK(member_never.front()->kind() == warden::owner_kind::scope);
 
   int modules = 0;
   warden::for_each_declared_owner([&](const warden::owner& o) {

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -14,10 +15,10 @@
 
 namespace {
 
-constexpr warden::owner kSearch{warden::owner_kind::endpoint, {__FILE__, __LINE__, "search"},
-                                "search", "backend"};
-constexpr warden::owner kOrders{warden::owner_kind::endpoint, {__FILE__, __LINE__, "orders"},
-                                "orders", "backend"};
+constexpr warden::owner kSearch{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "search"}, "search", "backend"};
+constexpr warden::owner kOrders{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "orders"}, "orders", "backend"};
 
 }  // namespace
 
@@ -45,7 +46,8 @@ TEST_CASE("a captured token restores the owner on another thread") {
 TEST_CASE("bind_owner runs the callable as the capturing owner, with arguments and results") {
   auto bound = [] {
     const warden::owner_scope scope{kOrders};
-    return warden::bind_owner([](int a, int b) { return std::make_pair(a + b, &warden::current_owner()); });
+    return warden::bind_owner(
+        [](int a, int b) { return std::make_pair(a + b, &warden::current_owner()); });
   }();
   CHECK(bound.token().get() == &kOrders);
   const auto result = std::async(std::launch::async, bound, 2, 3).get();
@@ -57,11 +59,21 @@ TEST_CASE("bind_owner runs the callable as the capturing owner, with arguments a
   CHECK(warden::try_current_owner() == nullptr);  // the caller's owner is untouched
 }
 
+TEST_CASE("bound callables are SFINAE-friendly and callable as rvalues") {
+  auto bound = warden::bind_owner([](int value) { return value * 2; });
+  static_assert(std::is_invocable_v<decltype(bound)&, int>);
+  static_assert(!std::is_invocable_v<decltype(bound)&, const char*>);
+  static_assert(!std::is_invocable_v<decltype(bound)&>);
+  CHECK(std::move(bound)(21) == 42);
+}
+
 TEST_CASE("move-only callables can be bound") {
   auto value = std::make_unique<int>(7);
   auto bound = [&] {
     const warden::owner_scope scope{kSearch};
-    return warden::bind_owner([v = std::move(value)] { return *v + (warden::current_owner().team() == "search" ? 1 : 0); });
+    return warden::bind_owner([v = std::move(value)] {
+      return *v + (warden::current_owner().team() == "search" ? 1 : 0);
+    });
   }();
   CHECK(bound() == 8);
 }
@@ -85,15 +97,27 @@ TEST_CASE("the thread-pool adaptor carries owners and uncaptured tasks run unown
   for (int i = 0; i < 10; ++i) {
     {
       const warden::owner_scope scope{kSearch};
-      owned_pool.post([&] { record("search"); finish(); });
+      owned_pool.post([&] {
+        record("search");
+        finish();
+      });
     }
     {
       const warden::owner_scope scope{kOrders};
-      owned_pool.post([&] { record("orders"); finish(); });
+      owned_pool.post([&] {
+        record("orders");
+        finish();
+      });
       // Posted straight to the pool: no capture, so no owner, even right after an owned task.
-      pool.post([&] { record("raw"); finish(); });
+      pool.post([&] {
+        record("raw");
+        finish();
+      });
     }
-    pool.post([&] { record("raw"); finish(); });
+    pool.post([&] {
+      record("raw");
+      finish();
+    });
   }
   done.get_future().wait();
 

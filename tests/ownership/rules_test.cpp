@@ -66,17 +66,26 @@ path:src/search/?.cpp       team=search function=backend
   CHECK(found->line == 4);
 }
 
-TEST_CASE("symbol prefixes match namespaces, also after a return type") {
+TEST_CASE("symbol prefixes match the function's qualified name only") {
   const auto rules = parse_ok(
       "symbol:payments::          team=payments function=backend\n"
       "symbol:payments::refunds:: team=refunds function=backend\n");
-  warden::rule_subject frame;
-  frame.symbol = "payments::refunds::issue(order const&)";
-  CHECK(rules.match(frame)->owner.team == "refunds");
-  frame.symbol = "void payments::charge<int>(int)";
-  CHECK(rules.match(frame)->owner.team == "payments");
-  frame.symbol = "mypayments::charge()";
-  CHECK_FALSE(rules.match(frame));
+  const auto team_for_symbol = [&rules](std::string_view symbol) {
+    warden::rule_subject frame;
+    frame.symbol = symbol;
+    const auto found = rules.match(frame);
+    return found ? found->owner.team : std::string{"-"};
+  };
+  CHECK(team_for_symbol("payments::refunds::issue(order const&)") == "refunds");
+  CHECK(team_for_symbol("void payments::charge<int>(int)") == "payments");
+  CHECK(team_for_symbol("std::vector<mypayments::item> payments::list<int>()") == "payments");
+  CHECK(team_for_symbol("payments::money::operator<(payments::money const&) const") == "payments");
+  CHECK(team_for_symbol("payments::widget::operator()(int) const") == "payments");
+  CHECK(team_for_symbol("payments::charge") == "payments");  // no parameter list
+  CHECK(team_for_symbol("mypayments::charge()") == "-");
+  CHECK(team_for_symbol("search::index(int, payments::order const&)") == "-");  // a parameter
+  CHECK(team_for_symbol("payments::order search::make<int>()") == "-");         // return type
+  CHECK(team_for_symbol("(anonymous namespace)::payments_helper(int)") == "-");
 }
 
 TEST_CASE("alert names with named groups give team, function and product") {
@@ -117,6 +126,8 @@ path:"docs/user guide/**"    team=docs function=frontend product="help center"
   CHECK_FALSE(rules.match(request));
   request.url = "https://admin.example/users/7/edit";
   CHECK(rules.match(request)->owner.team == "backoffice");
+  request.url = "https://shop.example?next=/api/orders/12";  // a query is not a path
+  CHECK_FALSE(rules.match(request));
 
   warden::rule_subject frame;
   frame.module = "libsearch-core.so";
@@ -131,6 +142,52 @@ path:"docs/user guide/**"    team=docs function=frontend product="help center"
   const auto docs = rules.match(frame);
   REQUIRE(docs);
   CHECK(docs->owner.product == "help center");
+}
+
+TEST_CASE("quoted regular expressions keep their backslashes") {
+  const auto rules =
+      parse_ok(R"(name~"^Disk \d+ (full|\"nearly\" full)$" team=infra function=infra)");
+  warden::rule_subject alert;
+  alert.name = "Disk 3 full";
+  CHECK(rules.match(alert));
+  alert.name = "Disk 3 \"nearly\" full";
+  CHECK(rules.match(alert));
+  alert.name = "Disk dd full";
+  CHECK_FALSE(rules.match(alert));
+}
+
+TEST_CASE("glob metacharacters of regular expressions are literal, ** spans directories") {
+  const auto rules = parse_ok(
+      "path:src/a+b(c).cpp        team=literal function=backend\n"
+      "path:src/**/generated/*.h  team=generated function=backend\n");
+  CHECK(team_for_path(rules, "src/a+b(c).cpp") == "literal");
+  CHECK(team_for_path(rules, "src/aab(c).cpp") == "-");
+  CHECK(team_for_path(rules, "src/generated/x.h") == "generated");
+  CHECK(team_for_path(rules, "src/deep/er/generated/x.h") == "generated");
+  CHECK(team_for_path(rules, "src/deep/generated/sub/x.h") == "-");
+}
+
+TEST_CASE("a moved-from rule set stays usable") {
+  auto rules = parse_ok("path:a/** team=a function=b");
+  const warden::ownership_rules moved = std::move(rules);
+  CHECK(moved.size() == 1);
+  CHECK(rules.size() == 1);  // NOLINT(bugprone-use-after-move): defined to stay valid
+  CHECK(team_for_path(rules, "a/x") == "a");
+}
+
+TEST_CASE("a UTF-8 byte order mark is ignored") {
+  const auto rules = parse_ok("\xEF\xBB\xBFpath:a/** team=a function=b\n");
+  CHECK(rules.size() == 1);
+}
+
+TEST_CASE("error reporting stops after max_errors") {
+  warden::rule_limits limits;
+  limits.max_errors = 3;
+  std::string text;
+  for (int i = 0; i < 10; ++i) text += "bogus\n";
+  const auto parsed = warden::ownership_rules::parse(text, limits);
+  REQUIRE(parsed.errors.size() == 4);
+  CHECK(parsed.errors.back().message == "too many errors; stopped");
 }
 
 TEST_CASE("match_first attributes the innermost frame any rule knows") {
@@ -173,6 +230,8 @@ TEST_CASE("errors name the line and column") {
       {"name~(?P<owner>x) team=a", 1, 6, "unknown capture group 'owner'"},
       {"path:\"src/** team=a", 1, 6, "unterminated quoted string"},
       {"path:src/** team=\"a\x01\"", 1, 18, "control character"},
+      {"url~[z-a] team=a", 1, 5, "invalid regular expression"},
+      {"path:src/**\x01 team=a", 1, 1, "control character"},
   };
   for (const bad_case& bad : cases) {
     CAPTURE(bad.text);
@@ -199,8 +258,8 @@ TEST_CASE("every bad line is reported, not just the first") {
 TEST_CASE("limits bound rule count, pattern size and regex memory") {
   warden::rule_limits limits;
   limits.max_rules = 2;
-  auto parsed = warden::ownership_rules::parse("path:a team=a\npath:b team=b\npath:c team=c\n",
-                                               limits);
+  auto parsed =
+      warden::ownership_rules::parse("path:a team=a\npath:b team=b\npath:c team=c\n", limits);
   REQUIRE(parsed.errors.size() == 1);
   CHECK(parsed.errors[0].line == 3);
   CHECK(parsed.errors[0].message.find("more than 2 rules") != std::string::npos);

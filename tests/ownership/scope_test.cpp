@@ -8,14 +8,14 @@
 
 namespace {
 
-constexpr warden::owner kOuter{warden::owner_kind::endpoint, {__FILE__, __LINE__, "outer"},
-                               "outer-team", "backend"};
-constexpr warden::owner kMiddle{warden::owner_kind::endpoint, {__FILE__, __LINE__, "middle"},
-                                "middle-team", "frontend"};
-constexpr warden::owner kInner{warden::owner_kind::endpoint, {__FILE__, __LINE__, "inner"},
-                               "inner-team", "data", "reports"};
-constexpr warden::owner kPlatform{warden::owner_kind::fallback, {__FILE__, __LINE__, "platform"},
-                                  "platform", "infra"};
+constexpr warden::owner kOuter{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "outer"}, "outer-team", "backend"};
+constexpr warden::owner kMiddle{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "middle"}, "middle-team", "frontend"};
+constexpr warden::owner kInner{
+    warden::owner_kind::endpoint, {__FILE__, __LINE__, "inner"}, "inner-team", "data", "reports"};
+constexpr warden::owner kPlatform{
+    warden::owner_kind::fallback, {__FILE__, __LINE__, "platform"}, "platform", "infra"};
 
 [[noreturn]] void throw_from_inner() {
   const warden::owner_scope scope{kInner};
@@ -167,9 +167,7 @@ TEST_CASE("an installed observer sees every enter and exit, including by unwindi
   } catch (const std::runtime_error&) {
   }
   warden::set_owner_observer(nullptr);
-  {
-    const warden::owner_scope unobserved{kOuter};
-  }
+  { const warden::owner_scope unobserved{kOuter}; }
   REQUIRE(observer.changes.size() == 6);
   const warden::owner* expected_enter[][2] = {
       {&kOuter, nullptr}, {&kMiddle, &kOuter}, {&kInner, &kMiddle}};

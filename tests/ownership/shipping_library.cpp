@@ -24,4 +24,6 @@ const warden::owner* owner_inside() {
 
 const warden::owner* current_owner_seen_by_library() { return warden::try_current_owner(); }
 
+const warden::owner& owner_or_fallback_seen_by_library() { return warden::current_owner(); }
+
 }  // namespace shipping

@@ -21,4 +21,7 @@ SHIPPING_API const warden::owner* owner_inside();
 /// The owner current in the library right now, read by library code.
 SHIPPING_API const warden::owner* current_owner_seen_by_library();
 
+/// current_owner() as the library sees it (the fallback when no scope is active).
+SHIPPING_API const warden::owner& owner_or_fallback_seen_by_library();
+
 }  // namespace shipping

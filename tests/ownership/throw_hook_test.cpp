@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 #include <warden/ownership.hpp>
+#include <warden/ownership/coverage.hpp>
 #include <warden/ownership/throw_hook.hpp>
 
 #include "shipping_library.hpp"
@@ -55,6 +56,17 @@ TEST_CASE("the library and the program share one current-owner slot") {
   REQUIRE(inside != nullptr);
   CHECK(inside->team() == "shipping");
   CHECK(warden::current_owner().team() == "storefront");
+}
+
+TEST_CASE("sites and the fallback of a hidden-visibility library are the program's") {
+  CHECK(&shipping::owner_or_fallback_seen_by_library() == &warden::unowned);
+  const warden::coverage_report report = warden::collect_coverage();
+  bool module_listed = false;
+  bool endpoint_listed = false;
+  for (const auto& module : report.modules) module_listed |= module.team == "shipping";
+  for (const auto& site : report.sites) endpoint_listed |= site.site.name == "POST /dispatch";
+  CHECK(module_listed);
+  CHECK(endpoint_listed);
 }
 
 TEST_CASE("a plain std::exception thrown in a shared library names the library's owner") {
@@ -127,6 +139,20 @@ TEST_CASE("nested exceptions keep each level's thrower") {
       REQUIRE(inner_thrower != nullptr);
       CHECK(inner_thrower->team() == "shipping");
     }
+  }
+}
+
+TEST_CASE("an exception made at a recycled address without a throw inherits no record") {
+  // make_exception_ptr allocates an exception object without calling __cxa_throw; the
+  // allocator often hands out the address of the exception just destroyed.
+  for (int i = 0; i < 100; ++i) {
+    try {
+      shipping::dispatch_failing(0);
+    } catch (...) {
+      REQUIRE(warden::current_exception_owner() != nullptr);
+    }
+    const std::exception_ptr made = std::make_exception_ptr(std::runtime_error("made"));
+    CHECK(warden::thrown_owner(made) == nullptr);
   }
 }
 

@@ -43,10 +43,10 @@ struct coverage_probe {
 
 /// A snapshot of the registry, sorted by file and line, one entry per site.
 struct coverage_report {
-  std::vector<coverage_site> modules;    ///< WARDEN_MODULE_OWNER declarations.
-  std::vector<coverage_site> sites;      ///< Functions (WARDEN_OWNED) and endpoints.
-  std::vector<coverage_probe> probes;    ///< WARDEN_EXPECT_OWNED probes.
-  std::vector<std::string> problems;     ///< What check_coverage() fails on.
+  std::vector<coverage_site> modules;  ///< WARDEN_MODULE_OWNER declarations.
+  std::vector<coverage_site> sites;    ///< Functions (WARDEN_OWNED) and endpoints.
+  std::vector<coverage_probe> probes;  ///< WARDEN_EXPECT_OWNED probes.
+  std::vector<std::string> problems;   ///< What check_coverage() fails on.
 };
 
 namespace detail {
@@ -194,7 +194,7 @@ inline void write_json_site(std::ostream& out, const source_site& site) {
 inline coverage_report collect_coverage() {
   coverage_report report;
   for_each_declared_owner([&report](const owner& declared) {
-    const coverage_site site{declared.kind(),    declared.site(),    declared.team(),
+    const coverage_site site{declared.kind(),     declared.site(),    declared.team(),
                              declared.function(), declared.product(), declared.has_run()};
     (declared.kind() == owner_kind::module ? report.modules : report.sites).push_back(site);
   });

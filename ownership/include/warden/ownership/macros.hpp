@@ -57,43 +57,41 @@ WARDEN_DETAIL_END_NAMESPACE
 // Declares a class `tag` local to the enclosing function: function_name() gives the
 // function's name, make(warden_detail_function_name) builds `type{__VA_ARGS__}`.
 // detail::call_site<tag> turns it into a namespace-scope descriptor.
-#define WARDEN_DETAIL_SITE_TAG(tag, type, ...)                                               \
-  static constexpr ::std::string_view WARDEN_DETAIL_UNIQUE(warden_detail_function_) =       \
-      __func__;                                                                              \
-  struct tag final {                                                                         \
-    static constexpr ::std::string_view function_name() noexcept {                           \
-      return WARDEN_DETAIL_UNIQUE(warden_detail_function_);                                  \
-    }                                                                                        \
-    static constexpr type make(::std::string_view warden_detail_function_name) noexcept {    \
-      return type{__VA_ARGS__};                                                              \
-    }                                                                                        \
+#define WARDEN_DETAIL_SITE_TAG(tag, type, ...)                                                  \
+  static constexpr ::std::string_view WARDEN_DETAIL_UNIQUE(warden_detail_function_) = __func__; \
+  struct tag final {                                                                            \
+    static constexpr ::std::string_view function_name() noexcept {                              \
+      return WARDEN_DETAIL_UNIQUE(warden_detail_function_);                                     \
+    }                                                                                           \
+    static constexpr type make(::std::string_view warden_detail_function_name) noexcept {       \
+      return type{__VA_ARGS__};                                                                 \
+    }                                                                                           \
   }
 
 // A file's WARDEN_MODULE_OWNER has internal linkage: an inline function in a header
 // that entered it would mean a different owner in every file including the header.
-#define WARDEN_DETAIL_REQUIRE_USABLE_DEFAULT()                                               \
-  static_assert(warden_detail_module_shared ||                                               \
-                    warden_detail_module_owner.site().file == ::std::string_view{__FILE__},  \
-                "in a header, WARDEN_OWNED/WARDEN_ENDPOINT need a WARDEN_NAMESPACE_OWNER "   \
+#define WARDEN_DETAIL_REQUIRE_USABLE_DEFAULT()                                              \
+  static_assert(warden_detail_module_shared ||                                              \
+                    warden_detail_module_owner.site().file == ::std::string_view{__FILE__}, \
+                "in a header, WARDEN_OWNED/WARDEN_ENDPOINT need a WARDEN_NAMESPACE_OWNER "  \
                 "default: a WARDEN_MODULE_OWNER belongs to one .cpp file")
 
 // Declares the call site's descriptor and enters it until the block ends.
-#define WARDEN_DETAIL_ENTER(kind, ...)                                                       \
-  WARDEN_DETAIL_SITE_TAG(WARDEN_DETAIL_UNIQUE(warden_detail_site_), ::warden::owner, kind,   \
+#define WARDEN_DETAIL_ENTER(kind, ...)                                                           \
+  WARDEN_DETAIL_SITE_TAG(WARDEN_DETAIL_UNIQUE(warden_detail_site_), ::warden::owner, kind,       \
                          ::warden::source_site{__FILE__, __LINE__, warden_detail_function_name}, \
-                         __VA_ARGS__);                                                       \
-  const ::warden::owner_scope WARDEN_DETAIL_UNIQUE(warden_detail_scope_) {                   \
-    ::warden::detail::enter_site<WARDEN_DETAIL_UNIQUE(warden_detail_site_)>()                \
+                         __VA_ARGS__);                                                           \
+  const ::warden::owner_scope WARDEN_DETAIL_UNIQUE(warden_detail_scope_) {                       \
+    ::warden::detail::enter_site<WARDEN_DETAIL_UNIQUE(warden_detail_site_)>()                    \
   }
 
 // Declares the module default `warden_detail_module_owner` with the given linkage and
 // registers it before main().
-#define WARDEN_DETAIL_MODULE_OWNER(linkage, shared, ...)                                      \
-  [[maybe_unused]] linkage constexpr bool warden_detail_module_shared = shared;              \
-  [[maybe_unused]] linkage constexpr ::warden::owner warden_detail_module_owner{             \
-      ::warden::owner_kind::module, ::warden::source_site{__FILE__, __LINE__, {}},           \
-      __VA_ARGS__};                                                                          \
-  [[maybe_unused]] static const bool WARDEN_DETAIL_UNIQUE(warden_detail_module_registered_) = \
+#define WARDEN_DETAIL_MODULE_OWNER(linkage, shared, ...)                                         \
+  [[maybe_unused]] linkage constexpr bool warden_detail_module_shared = shared;                  \
+  [[maybe_unused]] linkage constexpr ::warden::owner warden_detail_module_owner{                 \
+      ::warden::owner_kind::module, ::warden::source_site{__FILE__, __LINE__, {}}, __VA_ARGS__}; \
+  [[maybe_unused]] static const bool WARDEN_DETAIL_UNIQUE(warden_detail_module_registered_) =    \
       ::warden::detail::registration<warden_detail_module_owner>::registered
 
 /// Declares the default owner of this translation unit: WARDEN_MODULE_OWNER(team,
@@ -109,7 +107,7 @@ WARDEN_DETAIL_END_NAMESPACE
 
 /// Enters the module default (WARDEN_MODULE_OWNER) for the rest of the enclosing block.
 /// Put it first in a function; the function appears in coverage reports under its name.
-#define WARDEN_OWNED()                 \
+#define WARDEN_OWNED()                    \
   WARDEN_DETAIL_REQUIRE_USABLE_DEFAULT(); \
   WARDEN_DETAIL_ENTER(::warden::owner_kind::scope, warden_detail_module_owner)
 
@@ -122,14 +120,14 @@ WARDEN_DETAIL_END_NAMESPACE
 
 /// Like WARDEN_ENDPOINT, for code with no module default: fields not named stay empty,
 /// which the coverage check reports as an endpoint without an owner.
-#define WARDEN_OWNED_BY(...)                                                                 \
-  WARDEN_DETAIL_ENTER(::warden::owner_kind::endpoint, ::warden::detail::no_owner_fields,    \
+#define WARDEN_OWNED_BY(...)                                                             \
+  WARDEN_DETAIL_ENTER(::warden::owner_kind::endpoint, ::warden::detail::no_owner_fields, \
                       __VA_ARGS__)
 
 /// Marks a point in shared code that should always run under some owner; coverage
 /// reports list it if it ever runs unowned.
-#define WARDEN_EXPECT_OWNED()                                                                \
-  WARDEN_DETAIL_SITE_TAG(WARDEN_DETAIL_UNIQUE(warden_detail_probe_), ::warden::unowned_probe, \
+#define WARDEN_EXPECT_OWNED()                                                                     \
+  WARDEN_DETAIL_SITE_TAG(WARDEN_DETAIL_UNIQUE(warden_detail_probe_), ::warden::unowned_probe,     \
                          ::warden::source_site{__FILE__, __LINE__, warden_detail_function_name}); \
   ::warden::detail::check_owned<WARDEN_DETAIL_UNIQUE(warden_detail_probe_)>()
 

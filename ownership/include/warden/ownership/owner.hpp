@@ -139,7 +139,8 @@ class WARDEN_DETAIL_VISIBLE owner final {
 };
 
 /// The owner reported when no scope is active, unless set_fallback_owner() chose another.
-WARDEN_DETAIL_VISIBLE inline constexpr owner unowned{owner_kind::fallback, {"", 0, "unowned"}, "unowned", "unowned"};
+WARDEN_DETAIL_VISIBLE inline constexpr owner unowned{
+    owner_kind::fallback, {"", 0, "unowned"}, "unowned", "unowned"};
 
 namespace detail {
 WARDEN_DETAIL_VISIBLE inline std::atomic<const owner*> fallback_owner{&unowned};

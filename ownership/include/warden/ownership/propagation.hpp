@@ -29,8 +29,8 @@ template <typename Callable>
 class owner_bound final {
  public:
   /// Wraps `callable` with the owner held by `token`.
-  owner_bound(Callable callable, owner_token token) noexcept(
-      std::is_nothrow_move_constructible_v<Callable>)
+  owner_bound(Callable callable,
+              owner_token token) noexcept(std::is_nothrow_move_constructible_v<Callable>)
       : callable_(std::move(callable)), token_(token) {}
 
   /// Calls the wrapped callable with the captured owner current.

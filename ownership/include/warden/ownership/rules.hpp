@@ -76,12 +76,12 @@ struct rule_error {
 
 /// Limits that keep a hostile or broken rules file from costing unbounded memory.
 struct rule_limits {
-  std::size_t max_rules = 10'000;               ///< Rules per file.
-  std::size_t max_errors = 100;                 ///< Errors reported before parsing stops.
-  std::size_t max_pattern_bytes = 4096;         ///< One pattern.
-  std::int64_t max_regex_memory = 2'000'000;    ///< RE2 memory budget per regular expression.
-  std::int64_t max_set_memory = 32'000'000;     ///< Budget of the combined matcher per field;
-                                                ///< past it, rules are tried one by one.
+  std::size_t max_rules = 10'000;             ///< Rules per file.
+  std::size_t max_errors = 100;               ///< Errors reported before parsing stops.
+  std::size_t max_pattern_bytes = 4096;       ///< One pattern.
+  std::int64_t max_regex_memory = 2'000'000;  ///< RE2 memory budget per regular expression.
+  std::int64_t max_set_memory = 32'000'000;   ///< Budget of the combined matcher per field;
+                                              ///< past it, rules are tried one by one.
 };
 
 /// An immutable, parsed rule set. Copies share the compiled rules; match() is safe to
