@@ -57,6 +57,7 @@ BENCHMARK(BM_endpoint_macro_around_call);
 
 void BM_nested_scopes_around_call(benchmark::State& state) {
   int value = 0;
+  state.SetLabel("two levels; informational");
   const warden_bench::allocation_report allocations{state};
   for (auto _ : state) {
     WARDEN_OWNED();
@@ -64,7 +65,6 @@ void BM_nested_scopes_around_call(benchmark::State& state) {
     value = work(value);
   }
   benchmark::DoNotOptimize(value);
-  state.SetLabel("two levels; informational");
 }
 BENCHMARK(BM_nested_scopes_around_call);
 
