@@ -22,49 +22,51 @@ constexpr warden::owner kOwner{
   return value + 1;
 }
 
-void BM_bare_call(benchmark::State& state) {
+// Times `value = call(value)`, labelled with its budget, counting allocations.
+template <typename Call>
+void time_calls(benchmark::State& state, const char* label, Call call) {
   int value = 0;
-  state.SetLabel("baseline");
+  state.SetLabel(label);
   const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) value = work(value);
+  for (auto _ : state) value = call(value);
   benchmark::DoNotOptimize(value);
 }
+
+// Times reading a value with `read()` while `scope_owner` (or nothing) is current.
+template <typename Read>
+void time_reads(benchmark::State& state, const char* label, const warden::owner* scope_owner,
+                Read read) {
+  const warden::owner_scope scope{warden::owner_token{scope_owner}};
+  state.SetLabel(label);
+  const warden_bench::allocation_report allocations{state};
+  for (auto _ : state) benchmark::DoNotOptimize(read());
+}
+
+void BM_bare_call(benchmark::State& state) { time_calls(state, "baseline", work); }
 BENCHMARK(BM_bare_call);
 
 void BM_owner_scope_around_call(benchmark::State& state) {
-  int value = 0;
-  state.SetLabel("budget: <= bare + 1 ns");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) {
+  time_calls(state, "budget: <= bare + 1 ns", [](int value) {
     const warden::owner_scope scope{kOwner};
-    value = work(value);
-  }
-  benchmark::DoNotOptimize(value);
+    return work(value);
+  });
 }
 BENCHMARK(BM_owner_scope_around_call);
 
 void BM_endpoint_macro_around_call(benchmark::State& state) {
-  int value = 0;
-  state.SetLabel("budget: <= bare + 1 ns (scope + ran flag)");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) {
+  time_calls(state, "budget: <= bare + 1 ns (scope + ran flag)", [](int value) {
     WARDEN_ENDPOINT("bench endpoint", warden::team("bench-endpoint"));
-    value = work(value);
-  }
-  benchmark::DoNotOptimize(value);
+    return work(value);
+  });
 }
 BENCHMARK(BM_endpoint_macro_around_call);
 
 void BM_nested_scopes_around_call(benchmark::State& state) {
-  int value = 0;
-  state.SetLabel("two levels; informational");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) {
+  time_calls(state, "two levels; informational", [](int value) {
     WARDEN_OWNED();
     WARDEN_ENDPOINT("bench nested endpoint");
-    value = work(value);
-  }
-  benchmark::DoNotOptimize(value);
+    return work(value);
+  });
 }
 BENCHMARK(BM_nested_scopes_around_call);
 
@@ -81,45 +83,33 @@ class noop_observer final : public warden::owner_observer {
 void BM_owner_scope_with_observer_installed(benchmark::State& state) {
   static noop_observer observer;
   warden::set_owner_observer(&observer);
-  int value = 0;
-  state.SetLabel("informational: two virtual calls");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) {
+  time_calls(state, "informational: two virtual calls", [](int value) {
     const warden::owner_scope scope{kOwner};
-    value = work(value);
-  }
+    return work(value);
+  });
   warden::set_owner_observer(nullptr);
-  benchmark::DoNotOptimize(value);
 }
 BENCHMARK(BM_owner_scope_with_observer_installed);
 
 void BM_try_current_owner(benchmark::State& state) {
-  const warden::owner_scope scope{kOwner};
-  state.SetLabel("budget: <= 0.5 ns");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) benchmark::DoNotOptimize(warden::try_current_owner());
+  time_reads(state, "budget: <= 0.5 ns", &kOwner, [] { return warden::try_current_owner(); });
 }
 BENCHMARK(BM_try_current_owner);
 
 void BM_current_owner_with_fallback(benchmark::State& state) {
-  state.SetLabel("budget: <= 0.5 ns (no scope: reads the fallback)");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) benchmark::DoNotOptimize(&warden::current_owner());
+  time_reads(state, "budget: <= 0.5 ns (no scope: reads the fallback)", nullptr,
+             [] { return &warden::current_owner(); });
 }
 BENCHMARK(BM_current_owner_with_fallback);
 
 void BM_capture_and_restore_around_call(benchmark::State& state) {
   const warden::owner_scope poster{kOwner};
-  int value = 0;
-  state.SetLabel("budget: <= bare + 2 ns");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) {
+  time_calls(state, "budget: <= bare + 2 ns", [](int value) {
     const warden::owner_token token = warden::capture_owner();
     benchmark::DoNotOptimize(token);
     const warden::owner_scope restored{token};
-    value = work(value);
-  }
-  benchmark::DoNotOptimize(value);
+    return work(value);
+  });
 }
 BENCHMARK(BM_capture_and_restore_around_call);
 
@@ -128,11 +118,7 @@ void BM_bound_task_call(benchmark::State& state) {
     const warden::owner_scope poster{kOwner};
     return warden::bind_owner([](int value) { return work(value); });
   }();
-  int value = 0;
-  state.SetLabel("budget: <= bare + 2 ns");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) value = task(value);
-  benchmark::DoNotOptimize(value);
+  time_calls(state, "budget: <= bare + 2 ns", task);
 }
 BENCHMARK(BM_bound_task_call);
 
@@ -141,50 +127,33 @@ thread_local std::vector<const warden::owner*> vector_stack;
 
 void BM_peer_vector_stack_around_call(benchmark::State& state) {
   vector_stack.reserve(64);
-  int value = 0;
-  state.SetLabel("peer: thread_local std::vector stack");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) {
+  time_calls(state, "peer: thread_local std::vector stack", [](int value) {
     vector_stack.push_back(&kOwner);
     value = work(value);
     vector_stack.pop_back();
-  }
-  benchmark::DoNotOptimize(value);
+    return value;
+  });
 }
 BENCHMARK(BM_peer_vector_stack_around_call);
 
 void BM_shared_library_bare_call(benchmark::State& state) {
-  int value = 0;
-  state.SetLabel("baseline in a shared library");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) value = warden_bench_library_bare_call_ie(value);
-  benchmark::DoNotOptimize(value);
+  time_calls(state, "baseline in a shared library", warden_bench_library_bare_call_ie);
 }
 BENCHMARK(BM_shared_library_bare_call);
 
 void BM_shared_library_scope_initial_exec(benchmark::State& state) {
-  int value = 0;
-  state.SetLabel("budget: <= library bare + 1.5 ns");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) value = warden_bench_library_scoped_call_ie(value);
-  benchmark::DoNotOptimize(value);
+  time_calls(state, "budget: <= library bare + 1.5 ns", warden_bench_library_scoped_call_ie);
 }
 BENCHMARK(BM_shared_library_scope_initial_exec);
 
 void BM_shared_library_scope_global_dynamic(benchmark::State& state) {
-  int value = 0;
-  state.SetLabel("informational: default TLS model");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) value = warden_bench_library_scoped_call_gd(value);
-  benchmark::DoNotOptimize(value);
+  time_calls(state, "informational: default TLS model", warden_bench_library_scoped_call_gd);
 }
 BENCHMARK(BM_shared_library_scope_global_dynamic);
 
 void BM_shared_library_read_initial_exec(benchmark::State& state) {
-  const warden::owner_scope scope{kOwner};
-  state.SetLabel("informational: includes the call into the library");
-  const warden_bench::allocation_report allocations{state};
-  for (auto _ : state) benchmark::DoNotOptimize(warden_bench_library_read_owner_ie());
+  time_reads(state, "informational: includes the call into the library", &kOwner,
+             warden_bench_library_read_owner_ie);
 }
 BENCHMARK(BM_shared_library_read_initial_exec);
 

@@ -29,22 +29,6 @@ constexpr std::array<field_keyword, 5> kFieldKeywords{{{"path", subject_field::p
                                                        {"url", subject_field::url},
                                                        {"name", subject_field::name}}};
 
-std::string_view field_value(const rule_subject& subject, subject_field field) noexcept {
-  switch (field) {
-    case subject_field::path:
-      return subject.path;
-    case subject_field::symbol:
-      return subject.symbol;
-    case subject_field::module:
-      return subject.module;
-    case subject_field::url:
-      return subject.url;
-    case subject_field::name:
-      return subject.name;
-  }
-  return {};
-}
-
 // "https://shop.example/api/orders?id=1" -> "/api/orders?id=1"; a bare path is kept. The
 // authority ends at the first '/', '?' or '#'.
 std::string_view url_path(std::string_view url) noexcept {
@@ -221,7 +205,7 @@ std::string_view target_value(const rule_subject& subject, match_target target) 
 }
 
 bool rule::match(const rule_subject& subject, rule_owner& owner) const {
-  std::string_view value = field_value(subject, field);
+  const std::string_view value = target_value(subject, target());
   if (value.empty()) return false;
   switch (kind) {
     case match_kind::prefix:
@@ -229,7 +213,6 @@ bool rule::match(const rule_subject& subject, rule_owner& owner) const {
       owner = fixed;
       break;
     case match_kind::glob:
-      if (match_url_path) value = url_path(value);
       if (!RE2::PartialMatch(re2::StringPiece{value.data(), value.size()}, *pattern)) return false;
       owner = fixed;
       break;

@@ -108,6 +108,30 @@ TEST_CASE("an observer sees balanced enters and exits from every thread") {
   CHECK(observer.exits.load() == kThreads * 2000L);
 }
 
+TEST_CASE("an observer may be installed and removed while threads run scopes") {
+  static counting_observer observer;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads / 2; ++t) {
+    threads.emplace_back([t, &stop] {
+      while (!stop.load()) {
+        const warden::owner_scope scope{kTeams[t % 4]};
+      }
+    });
+  }
+  for (int round = 0; round < 20; ++round) {
+    warden::set_owner_observer(&observer);
+    std::this_thread::yield();
+    warden::set_owner_observer(nullptr);
+  }
+  warden::set_owner_observer(&observer);
+  while (observer.exits.load() == 0) std::this_thread::yield();
+  stop = true;
+  for (auto& thread : threads) thread.join();
+  warden::set_owner_observer(nullptr);
+  CHECK(observer.exits.load() > 0);
+}
+
 TEST_CASE("bound tasks keep their owner when many threads run them at once") {
   std::vector<warden::owner_bound<int (*)()>> tasks;
   for (int i = 0; i < 4; ++i) {
