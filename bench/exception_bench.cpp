@@ -16,64 +16,54 @@ constexpr const char* kVariant = "hook linked";
 constexpr const char* kVariant = "no hook";
 #endif
 
-[[gnu::noinline]] void throw_plain(int depth) {
+// Throws `Exception` from `depth` owned frames below.
+template <typename Exception>
+[[gnu::noinline]] void throw_from(int depth) {
   WARDEN_OWNED();
   if (depth > 0) {
-    throw_plain(depth - 1);
+    throw_from<Exception>(depth - 1);
   } else if (depth == 0) {
-    throw std::runtime_error("plain");
+    throw Exception("failed");
   }
 }
 
-[[gnu::noinline]] void throw_owned(int depth) {
-  WARDEN_OWNED();
-  if (depth > 0) {
-    throw_owned(depth - 1);
-  } else if (depth == 0) {
-    throw warden::owned<std::runtime_error>("owned");
+// Times throwing `Exception` through four frames and catching it; `inspect` runs in
+// the handler.
+template <typename Exception, typename Inspect>
+void time_throw_catch(benchmark::State& state, Inspect inspect) {
+  state.SetLabel(kVariant);
+  for (auto _ : state) {
+    try {
+      throw_from<Exception>(3);
+    } catch (const std::exception& e) {
+      inspect(e);
+    }
   }
 }
 
 void BM_throw_catch_plain(benchmark::State& state) {
-  for (auto _ : state) {
-    try {
-      throw_plain(3);
-    } catch (const std::exception& e) {
-      benchmark::DoNotOptimize(&e);
-    }
-  }
-  state.SetLabel(kVariant);
+  time_throw_catch<std::runtime_error>(
+      state, [](const std::exception& e) { benchmark::DoNotOptimize(&e); });
 }
 BENCHMARK(BM_throw_catch_plain);
 
 void BM_throw_catch_owned_exception(benchmark::State& state) {
-  for (auto _ : state) {
-    try {
-      throw_owned(3);
-    } catch (const std::exception& e) {
-      benchmark::DoNotOptimize(&e);
-    }
-  }
-  state.SetLabel(kVariant);
+  time_throw_catch<warden::owned<std::runtime_error>>(
+      state, [](const std::exception& e) { benchmark::DoNotOptimize(&e); });
 }
 BENCHMARK(BM_throw_catch_owned_exception);
 
 void BM_throw_catch_and_find_thrower(benchmark::State& state) {
-  for (auto _ : state) {
-    try {
-      throw_plain(3);
-    } catch (const std::exception&) {
-      benchmark::DoNotOptimize(warden::current_exception_owner());
-    }
-  }
-  state.SetLabel(kVariant);
+  time_throw_catch<std::runtime_error>(state, [](const std::exception&) {
+    benchmark::DoNotOptimize(warden::current_exception_owner());
+  });
 }
 BENCHMARK(BM_throw_catch_and_find_thrower);
 
 void BM_thrown_owner_lookup(benchmark::State& state) {
   std::exception_ptr failure;
   try {
-    throw_plain(0);
+    throw_from<std::runtime_error>(0);
   } catch (...) {
     failure = std::current_exception();
   }

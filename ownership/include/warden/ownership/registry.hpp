@@ -54,7 +54,9 @@ class WARDEN_DETAIL_VISIBLE registry_list final {
   }
 
  private:
-  static inline std::atomic<const Site*> head_{nullptr};
+  // Marked on the member too: clang does not carry the class's attribute to the static
+  // data members of its instantiations under -fvisibility=hidden.
+  WARDEN_DETAIL_VISIBLE static inline std::atomic<const Site*> head_{nullptr};
 };
 
 // Registers a namespace-scope descriptor (a module default) before main().
