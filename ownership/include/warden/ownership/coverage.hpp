@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "warden/ownership/detail/utf8.hpp"
 #include "warden/ownership/owner.hpp"
 #include "warden/ownership/registry.hpp"
 
@@ -101,34 +102,6 @@ inline std::string where(const source_site& site) {
   std::string text{site.file};
   text.append(":").append(std::to_string(site.line));
   return text;
-}
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not valid.
-inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
-  const auto byte = [&text](std::size_t at) { return static_cast<unsigned char>(text[at]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  unsigned char min_second = 0x80;
-  unsigned char max_second = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) min_second = 0xa0;  // no overlong forms
-    if (lead == 0xed) max_second = 0x9f;  // no surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) min_second = 0x90;
-    if (lead == 0xf4) max_second = 0x8f;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
-  }
-  return length;
 }
 
 // Writes `text` as a JSON string: escapes quotes, backslashes and control characters,
