@@ -1,0 +1,36 @@
+// The default transport: libcurl with one reused easy handle, so connections stay open
+// between envelopes (keep-alive). Internal to the SDK.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "warden/sdk/transport.hpp"
+
+namespace warden::sdk::detail {
+
+/// Connection settings of the curl transport.
+struct curl_settings {
+  std::string proxy;      ///< e.g. "http://proxy:3128"; empty: none (curl's env vars apply).
+  std::string ca_bundle;  ///< PEM file to verify the sink's certificate with; empty: system.
+  std::chrono::milliseconds connect_timeout{2000};
+};
+
+/// Sends requests with libcurl. Not thread-safe: owned by the worker thread.
+class curl_transport final : public transport {
+ public:
+  explicit curl_transport(curl_settings settings);
+  ~curl_transport() override;
+  curl_transport(const curl_transport&) = delete;
+  curl_transport& operator=(const curl_transport&) = delete;
+
+  http_response send(const http_request& request, std::chrono::milliseconds timeout) override;
+
+ private:
+  struct handle;
+  curl_settings settings_;
+  std::unique_ptr<handle> handle_;
+};
+
+}  // namespace warden::sdk::detail

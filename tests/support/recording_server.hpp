@@ -1,0 +1,126 @@
+// A real HTTP server for tests: listens on 127.0.0.1 on a port the system picks,
+// records every request (gzip bodies decoded) and answers with scripted replies, which
+// can fail or stall on demand. Used as a sink for the SDK and, later, as a fake tracker,
+// Slack or PagerDuty for warden-sink.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace warden::testing {
+
+class recording_server final {
+ public:
+  /// A request as received.
+  struct request {
+    std::string method;
+    std::string path;
+    std::multimap<std::string, std::string> query;
+    httplib::Headers headers;  // case-insensitive
+    std::string body;          // after Content-Encoding was undone
+
+    std::string header(const std::string& name) const {
+      const auto found = headers.find(name);
+      return found == headers.end() ? std::string{} : found->second;
+    }
+  };
+
+  /// An answer to give.
+  struct reply {
+    int status = 200;
+    std::map<std::string, std::string> headers;
+    std::string body = "{}";
+    std::chrono::milliseconds delay{0};  // stall before answering
+  };
+
+  recording_server() {
+    server_.Post(".*", [this](const httplib::Request& in, httplib::Response& out) {
+      reply answer;
+      {
+        std::unique_lock<std::mutex> lock{mutex_};
+        requests_.push_back(
+            {in.method, in.path, {in.params.begin(), in.params.end()}, in.headers, in.body});
+        if (!scripted_.empty()) {
+          answer = scripted_.front();
+          scripted_.pop_front();
+        } else {
+          answer = default_reply_;
+        }
+        changed_.notify_all();
+      }
+      if (answer.delay.count() > 0) {
+        std::unique_lock<std::mutex> lock{mutex_};
+        changed_.wait_for(lock, answer.delay, [this] { return stopping_; });
+      }
+      out.status = answer.status;
+      for (const auto& [name, value] : answer.headers) out.set_header(name, value);
+      out.set_content(answer.body, "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread{[this] { server_.listen_after_bind(); }};
+    // httplib's stop() does nothing before the accept loop runs, so a server destroyed
+    // right away would never stop: wait for the loop.
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+
+  ~recording_server() {
+    {
+      const std::lock_guard<std::mutex> lock{mutex_};
+      stopping_ = true;
+      changed_.notify_all();
+    }
+    server_.stop();
+    thread_.join();
+  }
+
+  recording_server(const recording_server&) = delete;
+  recording_server& operator=(const recording_server&) = delete;
+
+  /// The port the server listens on.
+  int port() const { return port_; }
+  /// "http://127.0.0.1:<port>".
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  /// Answers the next requests with `replies`, in order, then with the default reply.
+  void script(std::vector<reply> replies) {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    scripted_.insert(scripted_.end(), replies.begin(), replies.end());
+  }
+  /// Answers every unscripted request with `answer`.
+  void set_default_reply(reply answer) {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    default_reply_ = std::move(answer);
+  }
+
+  /// The requests received so far.
+  std::vector<request> requests() const {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    return requests_;
+  }
+  /// Waits until at least `count` requests arrived; false on timeout.
+  bool wait_for_requests(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock{mutex_};
+    return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= count; });
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<request> requests_;
+  std::deque<reply> scripted_;
+  reply default_reply_;
+  bool stopping_ = false;
+};
+
+}  // namespace warden::testing
