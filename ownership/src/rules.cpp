@@ -29,12 +29,19 @@ constexpr std::array<field_keyword, 5> kFieldKeywords{{{"path", subject_field::p
                                                        {"url", subject_field::url},
                                                        {"name", subject_field::name}}};
 
-// "https://shop.example/api/orders?id=1" -> "/api/orders?id=1"; a bare path is kept. The
-// authority ends at the first '/', '?' or '#'.
+// "https://shop.example/api/orders?id=1" -> "/api/orders?id=1"; a URL without a scheme
+// is kept as it is. Only a scheme at the very start counts ("/r?to=https://x/y" is a
+// path), and the authority ends at the first '/', '?' or '#'.
 std::string_view url_path(std::string_view url) noexcept {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return url;
-  const std::size_t end = url.find_first_of("/?#", scheme + 3);
+  const auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (url.empty() || !is_alpha(url.front())) return url;
+  std::size_t colon = 1;
+  while (colon < url.size() && (is_alpha(url[colon]) || (url[colon] >= '0' && url[colon] <= '9') ||
+                                url[colon] == '+' || url[colon] == '.' || url[colon] == '-')) {
+    ++colon;
+  }
+  if (url.substr(colon, 3) != "://") return url;
+  const std::size_t end = url.find_first_of("/?#", colon + 3);
   if (end == std::string_view::npos || url[end] != '/') return "/";
   return url.substr(end);
 }

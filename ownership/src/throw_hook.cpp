@@ -94,9 +94,30 @@ Function next_definition(const char* name) noexcept {
 using cxa_throw_function = void (*)(void*, std::type_info*, void (*)(void*));
 using cxa_allocate_exception_function = void* (*)(std::size_t) noexcept;
 
-// Publishes the look-up at start-up, so thrown_owner() uses the table.
-[[maybe_unused]] const bool kLookupPublished = [] {
-  throw_site_lookup.store(&find_throw, std::memory_order_release);
+std::atomic<cxa_throw_function> runtime_throw{nullptr};
+std::atomic<cxa_allocate_exception_function> runtime_allocate_exception{nullptr};
+
+// The runtime's definition of `name`, looked up once and cached in `slot`. No guarded
+// static: holding a guard while dlsym() waits for the loader lock deadlocks against a
+// thread whose dlopen() runs a constructor that throws. Two threads may both look it
+// up; they store the same pointer.
+template <typename Function>
+Function cached_definition(std::atomic<Function>& slot, const char* name) noexcept {
+  Function function = slot.load(std::memory_order_acquire);
+  if (function == nullptr) {
+    function = next_definition<Function>(name);
+    slot.store(function, std::memory_order_release);
+  }
+  return function;
+}
+
+// At start-up: publishes the look-up (unless a library loaded earlier already did, so
+// one table serves the process) and resolves the runtime's functions early.
+[[maybe_unused]] const bool kHookReady = [] {
+  throw_record_lookup expected = nullptr;
+  throw_site_lookup.compare_exchange_strong(expected, &find_throw, std::memory_order_acq_rel);
+  cached_definition(runtime_throw, "__cxa_throw");
+  cached_definition(runtime_allocate_exception, "__cxa_allocate_exception");
   return true;
 }();
 
@@ -105,12 +126,12 @@ using cxa_allocate_exception_function = void* (*)(std::size_t) noexcept;
 
 // Interposes the C++ runtime's __cxa_throw for the whole program (the executable's
 // definition wins over libstdc++'s). The name is fixed by the Itanium C++ ABI. The
-// forward is a tail call (GCC does it at -O2 for this non-[[noreturn]] definition; clang
-// is told to), so this frame is gone before unwinding starts, which would otherwise walk
-// it twice per throw.
+// forward is a tail call (GCC makes it from -O2 on for this non-[[noreturn]]
+// definition; clang is told to), so this frame is gone before unwinding starts, which
+// would otherwise walk it twice per throw.
 extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructor)(void*)) {
-  static const auto forward =
-      warden::detail::next_definition<warden::detail::cxa_throw_function>("__cxa_throw");
+  const auto forward =
+      warden::detail::cached_definition(warden::detail::runtime_throw, "__cxa_throw");
   const warden::owner* thrower = warden::try_current_owner();
   warden::detail::record_throw(object, thrower);
   if (const auto listener = warden::detail::active_throw_listener.load(std::memory_order_acquire)) {
@@ -127,9 +148,8 @@ extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructo
 // Interposes the allocation of exception objects to forget any record left at the
 // address being handed out.
 extern "C" void* __cxa_allocate_exception(std::size_t size) noexcept {
-  static const auto forward =
-      warden::detail::next_definition<warden::detail::cxa_allocate_exception_function>(
-          "__cxa_allocate_exception");
+  const auto forward = warden::detail::cached_definition(warden::detail::runtime_allocate_exception,
+                                                         "__cxa_allocate_exception");
   if (forward == nullptr) std::terminate();
   void* object = forward(size);
   warden::detail::forget_throw(object);

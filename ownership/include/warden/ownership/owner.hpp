@@ -37,7 +37,7 @@ struct source_site {
 enum class owner_kind : unsigned char {
   module,    ///< Default owner of a translation unit or namespace (WARDEN_MODULE_OWNER).
   scope,     ///< A function entering its module default (WARDEN_OWNED).
-  endpoint,  ///< An API endpoint or block with its own owner (WARDEN_ENDPOINT, WARDEN_OWNER).
+  endpoint,  ///< An API endpoint or block with its own owner (WARDEN_ENDPOINT, WARDEN_OWNED_BY).
   fallback,  ///< Reported when no scope is active (set_fallback_owner).
 };
 
@@ -65,7 +65,7 @@ constexpr owner_field product(std::string_view value) noexcept {
 
 /// Who owns a piece of code: team, function and optional product, plus where that was
 /// declared. Built at compile time; the run-time state is one "ran" flag (for coverage)
-/// and one registry link, both written at most once per descriptor.
+/// and the registry link, each written at most once per descriptor.
 class WARDEN_DETAIL_VISIBLE owner final {
  public:
   /// A descriptor with every field given.
@@ -135,6 +135,7 @@ class WARDEN_DETAIL_VISIBLE owner final {
   std::string_view product_;
   owner_kind kind_;
   mutable std::atomic<bool> ran_{false};
+  mutable std::atomic<bool> linked_{false};
   mutable const owner* next_registered_ = nullptr;
 };
 

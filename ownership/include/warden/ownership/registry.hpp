@@ -34,8 +34,11 @@ namespace detail {
 template <typename Site>
 class WARDEN_DETAIL_VISIBLE registry_list final {
  public:
-  // Links `site` in. Called once per descriptor.
+  // Links `site` in, once: a second push of the same descriptor (possible when two
+  // libraries with hidden visibility both register an exported descriptor) is ignored
+  // instead of making the list loop.
   static bool push(const Site& site) noexcept {
+    if (site.linked_.exchange(true, std::memory_order_acq_rel)) return true;
     const Site* head = head_.load(std::memory_order_relaxed);
     do {
       site.next_registered_ = head;
@@ -122,6 +125,7 @@ class WARDEN_DETAIL_VISIBLE unowned_probe final {
 
   source_site site_;
   mutable std::atomic<bool> ran_unowned_{false};
+  mutable std::atomic<bool> linked_{false};
   mutable const unowned_probe* next_registered_ = nullptr;
 };
 
