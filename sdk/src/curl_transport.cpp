@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <string_view>
 #include <utility>
@@ -43,10 +44,43 @@ struct header_list_deleter {
 
 }  // namespace
 
+// One easy handle driven by a multi handle: the multi handle keeps the connection cache
+// (keep-alive) and lets cancel() wake a transfer up from another thread.
 struct curl_transport::handle {
   CURL* curl = nullptr;
+  CURLM* multi = nullptr;
+  std::atomic<bool> cancelled{false};
   ~handle() {
     if (curl != nullptr) curl_easy_cleanup(curl);
+    if (multi != nullptr) curl_multi_cleanup(multi);
+  }
+
+  // Runs the transfer set up on `curl`; CURLE_ABORTED_BY_CALLBACK when cancelled.
+  CURLcode perform() {
+    if (cancelled.load(std::memory_order_acquire)) return CURLE_ABORTED_BY_CALLBACK;
+    if (curl_multi_add_handle(multi, curl) != CURLM_OK) return CURLE_FAILED_INIT;
+    CURLcode result = CURLE_OK;
+    int running = 1;
+    while (running > 0) {
+      if (curl_multi_perform(multi, &running) != CURLM_OK) {
+        result = CURLE_RECV_ERROR;
+        break;
+      }
+      if (running == 0) break;
+      if (cancelled.load(std::memory_order_acquire)) {
+        result = CURLE_ABORTED_BY_CALLBACK;
+        break;
+      }
+      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    }
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
+      if (message->msg == CURLMSG_DONE && message->easy_handle == curl) {
+        result = message->data.result;
+      }
+    }
+    curl_multi_remove_handle(multi, curl);
+    return result;
   }
 };
 
@@ -54,6 +88,12 @@ curl_transport::curl_transport(curl_settings settings)
     : settings_(std::move(settings)), handle_(std::make_unique<handle>()) {
   absl::call_once(curl_initialized, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   handle_->curl = curl_easy_init();
+  handle_->multi = curl_multi_init();
+}
+
+void curl_transport::cancel() noexcept {
+  handle_->cancelled.store(true, std::memory_order_release);
+  if (handle_->multi != nullptr) curl_multi_wakeup(handle_->multi);
 }
 
 curl_transport::~curl_transport() = default;
@@ -61,7 +101,7 @@ curl_transport::~curl_transport() = default;
 http_response curl_transport::send(const http_request& request, std::chrono::milliseconds timeout) {
   http_response response;
   CURL* curl = handle_->curl;
-  if (curl == nullptr) {
+  if (curl == nullptr || handle_->multi == nullptr) {
     response.error = "curl_easy_init failed";
     return response;
   }
@@ -106,10 +146,14 @@ http_response curl_transport::send(const http_request& request, std::chrono::mil
     curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.ca_bundle.c_str());
   }
 
-  const CURLcode result = curl_easy_perform(curl);
+  const CURLcode result = handle_->perform();
   if (result != CURLE_OK) {
     response = {};
-    response.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(result);
+    if (result == CURLE_ABORTED_BY_CALLBACK) {
+      response.error = "cancelled: the SDK is closing";
+    } else {
+      response.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(result);
+    }
     return response;
   }
   long status = 0;

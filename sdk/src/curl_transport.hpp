@@ -26,6 +26,7 @@ class curl_transport final : public transport {
   curl_transport& operator=(const curl_transport&) = delete;
 
   http_response send(const http_request& request, std::chrono::milliseconds timeout) override;
+  void cancel() noexcept override;
 
  private:
   struct handle;

@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <algorithm>
+#include <iterator>
 
 #include "warden/ownership/detail/utf8.hpp"
 
@@ -252,6 +253,22 @@ std::string write_event(const event& event, const sdk_identity& sdk, const paylo
   return std::string{buffer.GetString(), buffer.GetSize()};
 }
 
+// The envelope's dynamic sampling context, when `event` belongs to a trace.
+void write_trace_header(json_writer& writer, const event& event, std::string_view public_key) {
+  const auto trace = event.contexts.find("trace");
+  if (trace == event.contexts.end()) return;
+  const auto trace_id = trace->second.find("trace_id");
+  if (trace_id == trace->second.end()) return;
+  write_key(writer, "trace");
+  writer.StartObject();
+  write_field(writer, "trace_id", trace_id->second, 64);
+  write_field(writer, "public_key", public_key, 256);
+  write_field(writer, "release", event.release, 256);
+  write_field(writer, "environment", event.environment, 256);
+  write_field(writer, "transaction", event.transaction, 256);
+  writer.EndObject();
+}
+
 }  // namespace
 
 std::string_view level_name(level value) noexcept {
@@ -308,12 +325,17 @@ std::string event_payload(const event& event, const sdk_identity& sdk,
 std::string event_envelope(const event& event, const sdk_identity& sdk,
                            std::chrono::system_clock::time_point sent_at,
                            std::string_view public_key, const payload_limits& limits) {
-  const std::string payload = event_payload(event, sdk, limits);
+  std::string envelope = envelope_header(sent_at, sdk, &event, public_key);
+  append_item(envelope, "event", event_payload(event, sdk, limits));
+  return envelope;
+}
 
+std::string envelope_header(std::chrono::system_clock::time_point sent_at, const sdk_identity& sdk,
+                            const event* event, std::string_view public_key) {
   rapidjson::StringBuffer header;
   json_writer writer{header};
   writer.StartObject();
-  write_field(writer, "event_id", event.event_id, 64);
+  if (event != nullptr) write_field(writer, "event_id", event->event_id, 64);
   write_key(writer, "sent_at");
   const std::string sent = rfc3339(sent_at);
   writer.String(sent.data(), static_cast<rapidjson::SizeType>(sent.size()));
@@ -322,24 +344,16 @@ std::string event_envelope(const event& event, const sdk_identity& sdk,
   write_field(writer, "name", sdk.name, 256);
   write_field(writer, "version", sdk.version, 256);
   writer.EndObject();
-  // The dynamic sampling context, when the event belongs to a trace.
-  if (const auto trace = event.contexts.find("trace"); trace != event.contexts.end()) {
-    if (const auto trace_id = trace->second.find("trace_id"); trace_id != trace->second.end()) {
-      write_key(writer, "trace");
-      writer.StartObject();
-      write_field(writer, "trace_id", trace_id->second, 64);
-      write_field(writer, "public_key", public_key, 256);
-      write_field(writer, "release", event.release, 256);
-      write_field(writer, "environment", event.environment, 256);
-      write_field(writer, "transaction", event.transaction, 256);
-      writer.EndObject();
-    }
-  }
+  if (event != nullptr) write_trace_header(writer, *event, public_key);
   writer.EndObject();
+  std::string line{header.GetString(), header.GetSize()};
+  line += '\n';
+  return line;
+}
 
-  return fmt::format("{}\n{{\"type\":\"event\",\"length\":{}}}\n{}\n",
-                     std::string_view{header.GetString(), header.GetSize()}, payload.size(),
-                     payload);
+void append_item(std::string& envelope, std::string_view type, std::string_view payload) {
+  fmt::format_to(std::back_inserter(envelope), "{{\"type\":\"{}\",\"length\":{}}}\n{}\n", type,
+                 payload.size(), payload);
 }
 
 }  // namespace warden::sdk::detail

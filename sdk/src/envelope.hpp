@@ -40,6 +40,15 @@ std::string event_envelope(const event& event, const sdk_identity& sdk,
                            std::chrono::system_clock::time_point sent_at,
                            std::string_view public_key, const payload_limits& limits = {});
 
+/// An envelope's header line, newline included: sent_at and sdk, and for an event its
+/// event_id and the trace context when it has one. `event` may be nullptr (envelopes of
+/// client reports, sessions).
+std::string envelope_header(std::chrono::system_clock::time_point sent_at, const sdk_identity& sdk,
+                            const event* event = nullptr, std::string_view public_key = {});
+
+/// Appends an item (header with `type` and `length`, payload, newline) to `envelope`.
+void append_item(std::string& envelope, std::string_view type, std::string_view payload);
+
 /// RFC 3339 UTC with milliseconds, as Sentry's SDKs write sent_at: 2026-11-24T12:00:00.123Z
 std::string rfc3339(std::chrono::system_clock::time_point time);
 

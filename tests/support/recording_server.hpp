@@ -41,7 +41,9 @@ class recording_server final {
     std::chrono::milliseconds delay{0};  // stall before answering
   };
 
-  recording_server() {
+  /// Listens on `port` (0: a port the system picks), e.g. to come back on the port of a
+  /// server that was stopped.
+  explicit recording_server(int port = 0) {
     server_.Post(".*", [this](const httplib::Request& in, httplib::Response& out) {
       reply answer;
       {
@@ -64,7 +66,11 @@ class recording_server final {
       for (const auto& [name, value] : answer.headers) out.set_header(name, value);
       out.set_content(answer.body, "application/json");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port == 0) {
+      port_ = server_.bind_to_any_port("127.0.0.1");
+    } else {
+      port_ = server_.bind_to_port("127.0.0.1", port) ? port : -1;
+    }
     thread_ = std::thread{[this] { server_.listen_after_bind(); }};
     // httplib's stop() does nothing before the accept loop runs, so a server destroyed
     // right away would never stop: wait for the loop.

@@ -46,6 +46,10 @@ class transport {
   virtual ~transport() = default;
   /// Sends `request`, giving up after `timeout`. Must not throw.
   virtual http_response send(const http_request& request, std::chrono::milliseconds timeout) = 0;
+  /// Called from the thread that closes the SDK when its deadline has passed: a send in
+  /// progress should return soon, and later ones at once. May be called concurrently
+  /// with send(); the default does nothing, so a send then runs to its own timeout.
+  virtual void cancel() noexcept {}
 };
 
 }  // namespace warden
