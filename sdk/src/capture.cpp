@@ -44,6 +44,15 @@ exception_value describe(const std::exception& exception) {
   return value;
 }
 
+// The exception being handled when it is not a std::exception: its type, no message.
+exception_value describe_unknown() {
+  exception_value unknown;
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  unknown.type = type != nullptr ? type->name() : "unknown";
+  unknown.value = "(not a std::exception)";
+  return unknown;
+}
+
 // Adds `exception` and, through std::nested_exception, its causes to `item`, outermost
 // first; the innermost known thrower becomes the event's thrower.
 void add_chain(const std::exception& exception, captured_event& item, int depth) {
@@ -56,10 +65,7 @@ void add_chain(const std::exception& exception, captured_event& item, int depth)
   } catch (const std::exception& cause) {
     add_chain(cause, item, depth + 1);
   } catch (...) {
-    exception_value unknown;
-    const std::type_info* type = abi::__cxa_current_exception_type();
-    unknown.type = type != nullptr ? type->name() : "unknown";
-    item.event.exceptions.push_back(std::move(unknown));
+    item.event.exceptions.push_back(describe_unknown());
     if (const owner* thrower = thrown_owner(std::current_exception())) item.thrower = thrower;
   }
 }
@@ -112,11 +118,7 @@ std::string capture_exception(const std::exception_ptr& exception, level severit
       const auto running = sampled_client();
       if (!running) return {};
       auto item = std::make_unique<captured_event>();
-      exception_value unknown;
-      const std::type_info* type = abi::__cxa_current_exception_type();
-      unknown.type = type != nullptr ? type->name() : "unknown";
-      unknown.value = "(not a std::exception)";
-      item->event.exceptions.push_back(std::move(unknown));
+      item->event.exceptions.push_back(describe_unknown());
       item->thrower = thrown_owner(exception);
       link_chain(*item, severity);
       return remember(running->submit(std::move(item)));

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/base/attributes.h"
-#include "absl/base/const_init.h"
 #include "absl/random/random.h"
 #include "curl_transport.hpp"
 #include "event_id.hpp"
@@ -20,7 +19,7 @@
 namespace warden::sdk::detail {
 namespace {
 
-ABSL_CONST_INIT absl::Mutex active_mu(absl::kConstInit);
+std::mutex active_mu;  // constant-initialized; see worker.hpp for why not absl::Mutex
 std::shared_ptr<client>* active ABSL_GUARDED_BY(active_mu) = nullptr;  // never freed: no
                                                                        // destruction order
 std::uint64_t active_generation ABSL_GUARDED_BY(active_mu) = 0;
@@ -45,7 +44,7 @@ void fill_from_environment(options& settings) {
 
 // Takes the running client out of the global slot if `generation` names it (0: any).
 std::shared_ptr<client> take_active(std::uint64_t generation) {
-  absl::MutexLock lock{&active_mu};
+  const std::lock_guard<std::mutex> lock{active_mu};
   if (active == nullptr || !*active) return nullptr;
   if (generation != 0 && generation != active_generation) return nullptr;
   running.store(false, std::memory_order_relaxed);
@@ -115,12 +114,12 @@ std::string client::submit(std::unique_ptr<captured_event> item) {
   if (target.event_id.empty()) target.event_id = new_event_id().to_hex();
   if (item->capturer == nullptr) item->capturer = warden::try_current_owner();
   {
-    absl::ReaderMutexLock lock{&scope_mu_};
+    const std::lock_guard<std::mutex> lock{scope_mu_};
     item->global_scope = global_scope_;
   }
   item->thread_scope = thread_scope_slot();
   {
-    absl::MutexLock lock{&breadcrumbs_mu_};
+    const std::lock_guard<std::mutex> lock{breadcrumbs_mu_};
     item->breadcrumbs.assign(breadcrumbs_.begin(), breadcrumbs_.end());
   }
   std::string id = target.event_id;
@@ -133,7 +132,7 @@ std::string client::submit(std::unique_ptr<captured_event> item) {
 }
 
 void client::configure_scope(const std::function<void(scope&)>& configure) {
-  absl::MutexLock lock{&scope_mu_};
+  const std::lock_guard<std::mutex> lock{scope_mu_};
   auto changed = std::make_shared<scope>(*global_scope_);
   configure(*changed);
   global_scope_ = std::move(changed);
@@ -142,17 +141,17 @@ void client::configure_scope(const std::function<void(scope&)>& configure) {
 void client::add_breadcrumb(breadcrumb crumb) {
   if (options_.before_breadcrumb && !options_.before_breadcrumb(crumb)) return;
   auto shared = std::make_shared<const breadcrumb>(std::move(crumb));
-  absl::MutexLock lock{&breadcrumbs_mu_};
+  const std::lock_guard<std::mutex> lock{breadcrumbs_mu_};
   breadcrumbs_.push_back(std::move(shared));
   while (breadcrumbs_.size() > options_.max_breadcrumbs) breadcrumbs_.pop_front();
 }
 
 bool client::flush(std::chrono::milliseconds timeout) {
-  return worker_.flush(absl::Now() + absl::FromChrono(timeout));
+  return worker_.flush(std::chrono::steady_clock::now() + timeout);
 }
 
 bool client::close(std::chrono::milliseconds timeout) {
-  return worker_.close(absl::Now() + absl::FromChrono(timeout));
+  return worker_.close(std::chrono::steady_clock::now() + timeout);
 }
 
 sdk_statistics client::statistics() const {
@@ -172,7 +171,7 @@ sdk_statistics client::statistics() const {
 
 std::shared_ptr<client> active_client() {
   if (!running.load(std::memory_order_relaxed)) return nullptr;
-  absl::ReaderMutexLock lock{&active_mu};
+  const std::lock_guard<std::mutex> lock{active_mu};
   return active != nullptr ? *active : nullptr;
 }
 
@@ -203,7 +202,7 @@ sdk_guard& sdk_guard::operator=(sdk_guard&& other) noexcept {
 sdk_guard::~sdk_guard() { sdk::detail::close_generation(generation_); }
 
 bool sdk_guard::active() const noexcept {
-  absl::MutexLock lock{&sdk::detail::active_mu};
+  const std::lock_guard<std::mutex> lock{sdk::detail::active_mu};
   return generation_ != 0 && generation_ == sdk::detail::active_generation &&
          sdk::detail::active != nullptr && *sdk::detail::active;
 }
@@ -233,7 +232,7 @@ sdk_guard init(options settings) {
   }
   std::shared_ptr<client> previous;
   {
-    absl::MutexLock lock{&sdk::detail::active_mu};
+    const std::lock_guard<std::mutex> lock{sdk::detail::active_mu};
     if (sdk::detail::active == nullptr) sdk::detail::active = new std::shared_ptr<client>;
     previous = std::exchange(*sdk::detail::active, *std::move(started));
     guard.generation_ = ++sdk::detail::active_generation;

@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "captured_event.hpp"
 #include "client_report.hpp"
 #include "warden/sdk/init.hpp"
@@ -45,9 +45,9 @@ class client final {
   options options_;
   discard_counters counters_;
   std::atomic<std::uint64_t> captured_{0};
-  mutable absl::Mutex scope_mu_;
+  mutable std::mutex scope_mu_;  // std::mutex: see worker.hpp
   std::shared_ptr<const scope> global_scope_ ABSL_GUARDED_BY(scope_mu_);
-  mutable absl::Mutex breadcrumbs_mu_;
+  mutable std::mutex breadcrumbs_mu_;
   std::deque<std::shared_ptr<const breadcrumb>> breadcrumbs_ ABSL_GUARDED_BY(breadcrumbs_mu_);
   worker worker_;
 };

@@ -13,18 +13,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-absl::Time to_absl(steady::time_point when) {
-  return absl::Now() + absl::FromChrono(when - steady::now());
-}
-
-// Arguments of the flush condition: everything queued before the flush is settled.
-struct flush_wait {
-  const std::uint64_t* settled;
-  const bool* pending_work;
-  std::uint64_t target;
-};
-bool flushed(flush_wait* wait) { return *wait->settled >= wait->target && !*wait->pending_work; }
-
 }  // namespace
 
 worker::worker(worker_config config, discard_counters& counters)
@@ -32,7 +20,7 @@ worker::worker(worker_config config, discard_counters& counters)
       counters_(counters),
       next_report_(steady::now() + config_.client_report_interval) {
   {
-    absl::MutexLock lock{&mu_};
+    const std::lock_guard<std::mutex> lock{mu_};
     publish_state();  // envelopes left in the cache by an earlier run
   }
   thread_ = std::thread{[this] { run(); }};
@@ -41,37 +29,44 @@ worker::worker(worker_config config, discard_counters& counters)
 worker::~worker() {
   if (!thread_.joinable()) return;
   {
-    absl::MutexLock lock{&mu_};
+    const std::lock_guard<std::mutex> lock{mu_};
     stopping_ = true;
-    stop_deadline_ = absl::Now();
+    stop_deadline_ = steady::now();
   }
+  work_ready_.notify_one();
   config_.sender->cancel();
   thread_.join();
 }
 
 bool worker::enqueue(std::unique_ptr<captured_event> item) {
-  absl::MutexLock lock{&mu_};
-  if (stopping_ || queue_.size() >= config_.queue_capacity) return false;
-  queue_.push_back(std::move(item));
-  ++enqueued_;
+  {
+    const std::lock_guard<std::mutex> lock{mu_};
+    if (stopping_ || queue_.size() >= config_.queue_capacity) return false;
+    queue_.push_back(std::move(item));
+    ++enqueued_;
+  }
+  work_ready_.notify_one();
   return true;
 }
 
-bool worker::flush(absl::Time deadline) {
-  absl::MutexLock lock{&mu_};
-  flush_wait wait{&settled_, &pending_work_, enqueued_};
+bool worker::flush(steady::time_point deadline) {
+  std::unique_lock<std::mutex> lock{mu_};
+  const std::uint64_t target = enqueued_;
   flush_requested_ = true;
-  return mu_.AwaitWithDeadline(absl::Condition(&flushed, &wait), deadline);
+  work_ready_.notify_one();
+  return settled_.wait_until(lock, deadline,
+                             [&] { return settled_count_ >= target && !pending_work_; });
 }
 
-bool worker::close(absl::Time deadline) {
+bool worker::close(steady::time_point deadline) {
   if (!thread_.joinable()) return false;
   const bool all_out = flush(deadline);
   {
-    absl::MutexLock lock{&mu_};
+    const std::lock_guard<std::mutex> lock{mu_};
     stopping_ = true;
     stop_deadline_ = deadline;
   }
+  work_ready_.notify_one();
   // A send still running (a stalled sink) must give up now, not at its own timeout.
   if (!all_out) config_.sender->cancel();
   thread_.join();
@@ -89,11 +84,11 @@ void worker::run() {
     std::unique_ptr<captured_event> item;
     bool flush_now = false;
     {
-      absl::MutexLock lock{&mu_};
-      absl::Time wake = absl::InfiniteFuture();
-      if (pending_work_) wake = std::min(wake, to_absl(backoff_until_));
-      if (counters_.has_pending()) wake = std::min(wake, to_absl(next_report_));
-      mu_.AwaitWithDeadline(absl::Condition(this, &worker::has_work), wake);
+      std::unique_lock<std::mutex> lock{mu_};
+      auto wake = steady::time_point::max();
+      if (pending_work_) wake = std::min(wake, backoff_until_);
+      if (counters_.has_pending()) wake = std::min(wake, next_report_);
+      work_ready_.wait_until(lock, wake, [this] { return has_work(); });
       if (stopping_) break;
       flush_now = std::exchange(flush_requested_, false);
       if (!queue_.empty() && !queue_blocked_) {
@@ -112,9 +107,12 @@ void worker::run() {
       resend_oldest_cached();
     }
     send_client_report(flush_now);
-    absl::MutexLock lock{&mu_};
-    if (processed) ++settled_;
-    publish_state();
+    {
+      const std::lock_guard<std::mutex> lock{mu_};
+      if (processed) ++settled_count_;
+      publish_state();
+    }
+    settled_.notify_all();
   }
   drain_on_close();
 }
@@ -282,14 +280,14 @@ void worker::send_client_report(bool force) {
 
 void worker::drain_on_close() {
   std::deque<std::unique_ptr<captured_event>> left;
-  absl::Time deadline;
+  steady::time_point deadline;
   {
-    absl::MutexLock lock{&mu_};
+    const std::lock_guard<std::mutex> lock{mu_};
     left.swap(queue_);
     deadline = stop_deadline_;
   }
   for (auto& item : left) {
-    if (config_.cache && absl::Now() < deadline) {
+    if (config_.cache && steady::now() < deadline) {
       if (prepare_event(*item, config_.defaults)) unowned_.fetch_add(1, std::memory_order_relaxed);
       store_in_cache(event_envelope(item->event, config_.identity, std::chrono::system_clock::now(),
                                     config_.target.public_key),
@@ -306,10 +304,10 @@ void worker::drain_on_close() {
   std::string report = envelope_header(std::chrono::system_clock::now(), config_.identity);
   append_item(report, "client_report",
               client_report_payload(counters_.take_pending(), std::chrono::system_clock::now()));
-  const absl::Duration remaining = deadline - absl::Now();
-  if (remaining > absl::ZeroDuration() && !backing_off() &&
-      send(report, data_category::internal, absl::ToChronoMilliseconds(remaining)) !=
-          outcome::failed) {
+  const auto remaining =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+  if (remaining.count() > 0 && !backing_off() &&
+      send(report, data_category::internal, remaining) != outcome::failed) {
     return;
   }
   if (config_.cache) store_in_cache(report, data_category::internal);

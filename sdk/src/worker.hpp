@@ -11,9 +11,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -21,8 +23,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "captured_event.hpp"
 #include "client_report.hpp"
 #include "disk_cache.hpp"
@@ -63,9 +63,9 @@ class worker final {
   bool enqueue(std::unique_ptr<captured_event> item);
   /// Waits until everything queued before the call is settled and nothing waits for a
   /// retry or in the cache, or until `deadline`. True when all went out.
-  bool flush(absl::Time deadline);
+  bool flush(std::chrono::steady_clock::time_point deadline);
   /// flush(), then stops the thread: what is left goes to the cache or is counted.
-  bool close(absl::Time deadline);
+  bool close(std::chrono::steady_clock::time_point deadline);
 
   std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t unowned() const noexcept { return unowned_.load(std::memory_order_relaxed); }
@@ -108,15 +108,20 @@ class worker final {
   std::chrono::steady_clock::time_point next_report_;      // worker thread only
   std::minstd_rand jitter_{std::random_device{}()};        // worker thread only
 
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built for ThreadSanitizer,
+  // which then cannot see its locking, while it sees pthread-based std::mutex.
+  mutable std::mutex mu_;
+  std::condition_variable work_ready_;  // the worker waits on it
+  std::condition_variable settled_;     // flush() waits on it
   std::deque<std::unique_ptr<captured_event>> queue_ ABSL_GUARDED_BY(mu_);
   std::uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;
-  std::uint64_t settled_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t settled_count_ ABSL_GUARDED_BY(mu_) = 0;
   bool pending_work_ ABSL_GUARDED_BY(mu_) = false;   // retry or cache waiting
   bool queue_blocked_ ABSL_GUARDED_BY(mu_) = false;  // no cache and a retry waiting
   bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time stop_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::chrono::steady_clock::time_point stop_deadline_ ABSL_GUARDED_BY(mu_) =
+      std::chrono::steady_clock::time_point::max();
 
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> unowned_{0};

@@ -421,3 +421,17 @@ TEST_CASE("captures from many threads all arrive") {
   CHECK(accepted == 200);
   CHECK(events(server).size() == 200);
 }
+
+TEST_CASE("an exception that is not a std::exception is captured by its type") {
+  recording_server server;
+  auto sdk = warden::init(options_for(server));
+  try {
+    throw 42;
+  } catch (...) {
+    CHECK(warden::capture_exception(std::current_exception()).size() == 32);
+  }
+  REQUIRE(sdk.flush(5s));
+  const auto all = events(server);
+  REQUIRE(all.size() == 1);
+  CHECK(std::string{all[0]["exception"]["values"][0]["type"].GetString()} == "int");
+}
