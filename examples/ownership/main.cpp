@@ -54,6 +54,9 @@ void attribute_alert(const warden::ownership_rules& rules, std::string_view aler
 
 int main(int argc, char** argv) {
   const std::string_view mode = argc > 1 ? argv[1] : "";
+  // With --json, stdout carries only the report: the narrative goes to stderr.
+  std::streambuf* const stdout_buffer = std::cout.rdbuf();
+  if (mode == "--json") std::cout.rdbuf(std::cerr.rdbuf());
   {
     std::cout << "Events, each with the owner of the code that produced it:\n";
     example::thread_pool pool{2};
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
   if (mode == "--check") return warden::check_coverage(report, std::cout);
   std::cout << '\n';
   if (mode == "--json") {
+    std::cout.rdbuf(stdout_buffer);
     warden::write_coverage_json(std::cout, report);
   } else {
     warden::write_coverage_text(std::cout, report);
