@@ -64,15 +64,19 @@ TEST_CASE("coverage can be collected while threads run and mark sites") {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   std::atomic<long> sum{0};
+  std::atomic<int> running{0};
   for (int t = 0; t < kThreads / 2; ++t) {
     threads.emplace_back([&] {
-      long local = 0;
+      long local = hot_endpoint(1);
+      ++running;
       while (!stop.load()) local += hot_endpoint(1);
       sum += local;
     });
   }
+  // Collect while the workers are marking sites; they may start late on a loaded machine.
+  while (running.load() == 0) std::this_thread::yield();
   bool seen_ran = false;
-  for (int i = 0; i < 50 && !seen_ran; ++i) {
+  for (int i = 0; i < 50 || !seen_ran; ++i) {
     const warden::coverage_report report = warden::collect_coverage();
     for (const auto& site : report.sites) {
       if (site.site.name == "hot endpoint" && site.ran) seen_ran = true;
