@@ -135,7 +135,7 @@ extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destructo
   const warden::owner* thrower = warden::try_current_owner();
   warden::detail::record_throw(object, thrower);
   if (const auto listener = warden::detail::active_throw_listener.load(std::memory_order_acquire)) {
-    listener(warden::throw_event{object, type, thrower});
+    listener(warden::throw_event{object, type, thrower, __builtin_return_address(0)});
   }
   if (forward == nullptr) std::terminate();
 #if defined(__clang__)

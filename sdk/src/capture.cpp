@@ -8,6 +8,7 @@
 #include <typeinfo>
 
 #include "client.hpp"
+#include "stacktrace.hpp"
 #include "warden/ownership/exception.hpp"
 #include "warden/sdk/capture.hpp"
 
@@ -25,22 +26,41 @@ std::string remember(std::string id) {
   return id;
 }
 
+// What the throw hook recorded for `exception` (keyed by its most derived object).
+struct throw_record {
+  bool found = false;
+  const owner* thrower = nullptr;
+};
+
+throw_record hooked_throw(const std::exception& exception) {
+  throw_record record;
+  const auto lookup = warden::detail::throw_site_lookup.load(std::memory_order_acquire);
+  if (lookup != nullptr)
+    record.found = lookup(dynamic_cast<const void*>(&exception), &record.thrower);
+  return record;
+}
+
 // The owner recorded where `exception` was thrown: its owned_exception base, else the
-// throw hook's table (keyed by the address of the most derived object).
-const owner* thrower_of(const std::exception& exception) {
+// throw hook's record.
+const owner* thrower_of(const std::exception& exception, const throw_record& hooked) {
   if (const auto* owned = dynamic_cast<const owned_exception*>(&exception)) {
     if (owned->thrown_owner() != nullptr) return owned->thrown_owner();
   }
-  const auto lookup = warden::detail::throw_site_lookup.load(std::memory_order_acquire);
-  const owner* thrower = nullptr;
-  if (lookup != nullptr && lookup(dynamic_cast<const void*>(&exception), &thrower)) return thrower;
-  return nullptr;
+  return hooked.found ? hooked.thrower : nullptr;
 }
 
-exception_value describe(const std::exception& exception) {
+// The exception's type, what() and its throw-site stack when the throw listener took
+// one. The hook's record must exist too: the hook forgets an address that is reused for
+// an exception object that is never thrown (std::make_exception_ptr), so no stale stack
+// is attached to it.
+exception_value describe(const std::exception& exception, const throw_record& hooked) {
   exception_value value;
   value.type = typeid(exception).name();
   value.value = exception.what();
+  if (hooked.found) {
+    value.frames =
+        sdk::detail::throw_site_frames(dynamic_cast<const void*>(&exception), typeid(exception));
+  }
   return value;
 }
 
@@ -56,8 +76,9 @@ exception_value describe_unknown() {
 // Adds `exception` and, through std::nested_exception, its causes to `item`, outermost
 // first; the innermost known thrower becomes the event's thrower.
 void add_chain(const std::exception& exception, captured_event& item, int depth) {
-  item.event.exceptions.push_back(describe(exception));
-  if (const owner* thrower = thrower_of(exception)) item.thrower = thrower;
+  const throw_record hooked = hooked_throw(exception);
+  item.event.exceptions.push_back(describe(exception, hooked));
+  if (const owner* thrower = thrower_of(exception, hooked)) item.thrower = thrower;
   const auto* nested = dynamic_cast<const std::nested_exception*>(&exception);
   if (nested == nullptr || !nested->nested_ptr() || depth >= kMaxChainDepth) return;
   try {
@@ -70,9 +91,22 @@ void add_chain(const std::exception& exception, captured_event& item, int depth)
   }
 }
 
+// The stack of the capture call, from `caller` (the return address into the
+// application) outwards; empty when stacks are off.
+std::vector<stack_frame> capture_site_frames(const sdk::detail::client& running,
+                                             const void* caller) {
+  const stack_unwinder unwinder = running.settings().unwinder;
+  if (unwinder == stack_unwinder::none) return {};
+  sdk::detail::raw_stack stack;
+  sdk::detail::unwind(unwinder, caller, stack);
+  return sdk::detail::unsymbolized_frames(stack);
+}
+
 // Turns the outermost-first chain into Sentry's order (oldest cause first) with
-// exception ids and parents.
-void link_chain(captured_event& item, level severity) {
+// exception ids and parents. The outermost exception, the one caught, gets the capture
+// site's stack when its throw site's is unknown.
+void link_chain(captured_event& item, level severity, const sdk::detail::client& running,
+                const void* caller) {
   auto& chain = item.event.exceptions;
   for (std::size_t i = 0; i < chain.size(); ++i) {
     chain[i].mechanism.exception_id = static_cast<int>(i);
@@ -82,6 +116,9 @@ void link_chain(captured_event& item, level severity) {
     }
   }
   std::reverse(chain.begin(), chain.end());
+  if (!chain.empty() && chain.back().frames.empty()) {
+    chain.back().frames = capture_site_frames(running, caller);
+  }
   item.mangled_exception_types = true;
   item.event.level = severity;
 }
@@ -94,25 +131,35 @@ std::shared_ptr<sdk::detail::client> sampled_client() {
 
 }  // namespace
 
-std::string capture_exception(const std::exception& exception, level severity) noexcept {
+namespace {
+
+std::string capture_exception_from(const std::exception& exception, level severity,
+                                   const void* caller) noexcept {
   try {
     const auto running = sampled_client();
     if (!running) return {};
     auto item = std::make_unique<captured_event>();
     add_chain(exception, *item, 0);
-    link_chain(*item, severity);
+    link_chain(*item, severity, *running, caller);
     return remember(running->submit(std::move(item)));
   } catch (...) {
     return {};
   }
 }
 
+}  // namespace
+
+std::string capture_exception(const std::exception& exception, level severity) noexcept {
+  return capture_exception_from(exception, severity, __builtin_return_address(0));
+}
+
 std::string capture_exception(const std::exception_ptr& exception, level severity) noexcept {
   if (!exception) return {};
+  const void* const caller = __builtin_return_address(0);
   try {
     std::rethrow_exception(exception);
   } catch (const std::exception& error) {
-    return capture_exception(error, severity);
+    return capture_exception_from(error, severity, caller);
   } catch (...) {
     try {
       const auto running = sampled_client();
@@ -120,7 +167,7 @@ std::string capture_exception(const std::exception_ptr& exception, level severit
       auto item = std::make_unique<captured_event>();
       item->event.exceptions.push_back(describe_unknown());
       item->thrower = thrown_owner(exception);
-      link_chain(*item, severity);
+      link_chain(*item, severity, *running, caller);
       return remember(running->submit(std::move(item)));
     } catch (...) {
       return {};
@@ -135,13 +182,16 @@ std::string capture_message(std::string_view message, level severity) noexcept {
     auto item = std::make_unique<captured_event>();
     item->event.level = severity;
     item->event.message = std::string{message};
+    if (running->settings().attach_stacktrace) {
+      item->event.stack = capture_site_frames(*running, __builtin_return_address(0));
+    }
     return remember(running->submit(std::move(item)));
   } catch (...) {
     return {};
   }
 }
 
-namespace detail {
+namespace sdk::detail {
 
 std::string capture_formatted_message(level severity, std::string_view format,
                                       const message_arg* args, std::size_t count) noexcept {
@@ -151,6 +201,9 @@ std::string capture_formatted_message(level severity, std::string_view format,
     auto item = std::make_unique<captured_event>();
     item->event.level = severity;
     item->event.message_template = std::string{format};
+    if (running->settings().attach_stacktrace) {
+      item->event.stack = capture_site_frames(*running, __builtin_return_address(0));
+    }
     fmt::dynamic_format_arg_store<fmt::format_context> store;
     for (std::size_t i = 0; i < count; ++i) {
       const message_arg& arg = args[i];
@@ -188,7 +241,7 @@ std::string capture_formatted_message(level severity, std::string_view format,
   }
 }
 
-}  // namespace detail
+}  // namespace sdk::detail
 
 std::string capture_event(event custom) noexcept {
   try {

@@ -10,6 +10,7 @@
 #include "absl/random/random.h"
 #include "curl_transport.hpp"
 #include "event_id.hpp"
+#include "stacktrace.hpp"
 #include "warden/ownership/scope.hpp"
 
 #ifndef WARDEN_SDK_VERSION
@@ -48,6 +49,7 @@ std::shared_ptr<client> take_active(std::uint64_t generation) {
   if (active == nullptr || !*active) return nullptr;
   if (generation != 0 && generation != active_generation) return nullptr;
   running.store(false, std::memory_order_relaxed);
+  record_throw_site_stacks(stack_unwinder::none, false);
   return std::exchange(*active, nullptr);
 }
 
@@ -93,6 +95,7 @@ absl::StatusOr<std::shared_ptr<client>> client::start(options settings) {
   config.client_report_interval = settings.client_report_interval;
   config.before_send = settings.before_send;
   config.debug_logger = settings.debug_logger;
+  config.in_app_prefixes = settings.in_app_prefixes;
   return std::shared_ptr<client>{new client(std::move(settings), std::move(config))};
 }
 
@@ -235,6 +238,8 @@ sdk_guard init(options settings) {
     const std::lock_guard<std::mutex> lock{sdk::detail::active_mu};
     if (sdk::detail::active == nullptr) sdk::detail::active = new std::shared_ptr<client>;
     previous = std::exchange(*sdk::detail::active, *std::move(started));
+    const options& settings_now = (*sdk::detail::active)->settings();
+    sdk::detail::record_throw_site_stacks(settings_now.unwinder, settings_now.throw_site_stacks);
     guard.generation_ = ++sdk::detail::active_generation;
     sdk::detail::running.store(true, std::memory_order_relaxed);
   }

@@ -73,7 +73,7 @@ void write_frames(json_writer& writer, const std::vector<stack_frame>& frames,
     const stack_frame& frame = frames[i];
     writer.StartObject();
     write_field(writer, "function", frame.function, limits.max_string_bytes);
-    write_field(writer, "module", frame.module, limits.max_string_bytes);
+    write_field(writer, "package", frame.package, limits.max_string_bytes);
     write_field(writer, "filename", frame.filename, limits.max_string_bytes);
     if (frame.line > 0) {
       write_key(writer, "lineno");

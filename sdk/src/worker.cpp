@@ -18,6 +18,7 @@ using steady = std::chrono::steady_clock;
 worker::worker(worker_config config, discard_counters& counters)
     : config_(std::move(config)),
       counters_(counters),
+      symbolizer_(config_.in_app_prefixes),
       next_report_(steady::now() + config_.client_report_interval) {
   {
     const std::lock_guard<std::mutex> lock{mu_};
@@ -122,8 +123,13 @@ void worker::publish_state() {
   pending_work_ = retry_.has_value() || cached() > 0;
 }
 
+void worker::complete(captured_event& item) {
+  if (prepare_event(item, config_.defaults)) unowned_.fetch_add(1, std::memory_order_relaxed);
+  symbolizer_.complete(item.event);
+}
+
 void worker::process(std::unique_ptr<captured_event> item) {
-  if (prepare_event(*item, config_.defaults)) unowned_.fetch_add(1, std::memory_order_relaxed);
+  complete(*item);
   if (config_.before_send) {
     bool keep = true;
     try {
@@ -288,7 +294,7 @@ void worker::drain_on_close() {
   }
   for (auto& item : left) {
     if (config_.cache && steady::now() < deadline) {
-      if (prepare_event(*item, config_.defaults)) unowned_.fetch_add(1, std::memory_order_relaxed);
+      complete(*item);
       store_in_cache(event_envelope(item->event, config_.identity, std::chrono::system_clock::now(),
                                     config_.target.public_key),
                      data_category::error);

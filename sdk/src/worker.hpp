@@ -29,6 +29,7 @@
 #include "dsn.hpp"
 #include "envelope.hpp"
 #include "rate_limits.hpp"
+#include "stacktrace.hpp"
 #include "warden/sdk/options.hpp"
 
 namespace warden::sdk::detail {
@@ -48,6 +49,7 @@ struct worker_config {
   std::chrono::milliseconds client_report_interval{30000};
   std::function<bool(event&)> before_send;
   std::function<void(level, std::string_view)> debug_logger;
+  std::vector<std::string> in_app_prefixes;
 };
 
 class worker final {
@@ -86,6 +88,8 @@ class worker final {
   void publish_state() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool backing_off() const;
 
+  // prepare_event() plus symbolized stacks; counts the unowned.
+  void complete(captured_event& item);
   void process(std::unique_ptr<captured_event> item);
   // Sends, or caches while backing off; failures go to the cache or the retry slot.
   void deliver(std::string envelope, data_category category, int attempts);
@@ -101,6 +105,7 @@ class worker final {
 
   worker_config config_;
   discard_counters& counters_;
+  symbolizer symbolizer_;                                  // worker thread only
   rate_limits limits_;                                     // worker thread only
   std::optional<retry> retry_;                             // worker thread only
   int consecutive_failures_ = 0;                           // worker thread only

@@ -18,47 +18,22 @@
 #include "../support/envelope_reader.hpp"
 #include "../support/recording_server.hpp"
 #include "payments_module.hpp"
+#include "sink_fixture.hpp"
 #include "warden/ownership.hpp"
 #include "warden/sdk.hpp"
 
 using namespace std::chrono_literals;
+using warden::testing::events;
+using warden::testing::options_for;
 using warden::testing::parse_envelope;
 using warden::testing::parsed_envelope;
+using warden::testing::received;
 using warden::testing::recording_server;
+using warden::testing::tag;
 
 WARDEN_MODULE_OWNER("storefront", "frontend", "shop");
 
 namespace {
-
-warden::options options_for(const recording_server& server) {
-  warden::options options;
-  options.dsn = "http://testkey@127.0.0.1:" + std::to_string(server.port()) + "/42";
-  options.release = "shop@1.2.3";
-  options.environment = "staging";
-  options.retry_initial_delay = 20ms;
-  options.retry_max_delay = 100ms;
-  return options;
-}
-
-// Every envelope received so far, parsed.
-std::vector<parsed_envelope> received(const recording_server& server) {
-  std::vector<parsed_envelope> envelopes;
-  for (const auto& request : server.requests()) envelopes.push_back(parse_envelope(request.body));
-  return envelopes;
-}
-
-// The event payloads received so far.
-std::vector<rapidjson::Document> events(const recording_server& server) {
-  std::vector<rapidjson::Document> found;
-  for (const auto& envelope : received(server)) {
-    if (const auto* item = envelope.find("event")) {
-      rapidjson::Document copy;
-      copy.CopyFrom(item->json, copy.GetAllocator());
-      found.push_back(std::move(copy));
-    }
-  }
-  return found;
-}
 
 // Sum of client-report quantities for `reason` over everything received.
 std::uint64_t reported(const recording_server& server, std::string_view reason) {
@@ -72,11 +47,6 @@ std::uint64_t reported(const recording_server& server, std::string_view reason) 
     }
   }
   return total;
-}
-
-std::string tag(const rapidjson::Value& event, const char* name) {
-  if (!event.HasMember("tags") || !event["tags"].HasMember(name)) return {};
-  return event["tags"][name].GetString();
 }
 
 // A port on which nothing listens (taken from a server that was stopped).

@@ -34,6 +34,8 @@ struct throw_event {
   const void* object;          ///< The exception object being thrown.
   const std::type_info* type;  ///< Its dynamic type.
   const owner* thrower;        ///< The owner active at the throw, or nullptr.
+  const void* throw_site;      ///< Return address into the throwing function: stacks
+                               ///< taken by the listener drop the frames above it.
 };
 
 /// Called by the hook on the throwing thread, before unwinding starts. Must not throw

@@ -39,10 +39,10 @@ std::string capture_exception(const std::exception_ptr& exception,
 /// Captures a plain message.
 std::string capture_message(std::string_view message, level severity = level::info) noexcept;
 
-namespace detail {
+namespace sdk::detail {
 std::string capture_formatted_message(level severity, std::string_view format,
                                       const message_arg* args, std::size_t count) noexcept;
-}  // namespace detail
+}  // namespace sdk::detail
 
 /// Captures a message formatted fmt-style ("order {} failed after {:.1f} s"). The format
 /// string is kept as the message template, so the sink groups all such messages into one
@@ -51,10 +51,10 @@ template <typename... Args>
 std::string capture_message(level severity, std::string_view format, const Args&... args) {
   // Converting an argument may allocate (or run a user's operator<<): no noexcept here.
   if constexpr (sizeof...(Args) == 0) {
-    return detail::capture_formatted_message(severity, format, nullptr, 0);
+    return sdk::detail::capture_formatted_message(severity, format, nullptr, 0);
   } else {
-    const detail::message_arg converted[] = {detail::to_message_arg(args)...};
-    return detail::capture_formatted_message(severity, format, converted, sizeof...(Args));
+    const sdk::detail::message_arg converted[] = {sdk::detail::to_message_arg(args)...};
+    return sdk::detail::capture_formatted_message(severity, format, converted, sizeof...(Args));
   }
 }
 

@@ -29,7 +29,7 @@ enum class level : unsigned char { debug, info, warning, error, fatal };
 struct stack_frame {
   std::uintptr_t instruction_address = 0;  ///< Sent as "0x..." (instruction_addr).
   std::string function;                    ///< Demangled function name.
-  std::string module;                      ///< Library or executable the frame is in.
+  std::string package;                     ///< Library or executable the frame is in.
   std::string filename;                    ///< Source file, when known.
   int line = 0;                            ///< Source line, 0 when unknown.
   bool in_app = false;                     ///< Application code, not a library.

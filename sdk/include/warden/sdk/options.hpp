@@ -29,6 +29,18 @@
 
 namespace warden {
 
+/// How stack traces are walked on the capturing thread.
+enum class stack_unwinder : unsigned char {
+  /// The unwind tables (DWARF CFI) every C++ binary has for exceptions: correct at any
+  /// optimization level, about 0.2 us per frame.
+  dwarf,
+  /// Abseil's frame-pointer walk: about 5 ns per frame, but complete only when the whole
+  /// program is built with -fno-omit-frame-pointer; otherwise it stops after a frame or two.
+  frame_pointer,
+  /// No stack traces.
+  none,
+};
+
 /// How init() is configured. Every callback may be called from the SDK's worker thread
 /// (before_send, debug_logger) or from any capturing thread (before_breadcrumb), so it
 /// must be thread-safe and must not call back into the SDK's capture functions.
@@ -84,8 +96,17 @@ struct options {
   std::shared_ptr<transport> custom_transport;
 
   /// Module or namespace prefixes of application code ("shop::", "libshop"), which mark
-  /// stack frames `in_app`. Empty: every frame outside the C/C++ runtime is in_app.
+  /// stack frames `in_app`. Empty: every frame outside the C/C++ runtime and the system
+  /// libraries is in_app.
   std::vector<std::string> in_app_prefixes;
+  /// How stacks are walked. Exceptions always carry one (unless `none`).
+  stack_unwinder unwinder = stack_unwinder::dwarf;
+  /// Message events carry the capture-site stack too (as Sentry's attach_stacktrace).
+  bool attach_stacktrace = false;
+  /// Record the stack of every throw (needs the warden::throw_hook target linked): the
+  /// exception's stack is then where it was thrown, not where it was captured. Costs one
+  /// stack walk per throw (docs/BENCHMARKS.md); the throw-site owner is recorded anyway.
+  bool throw_site_stacks = false;
 
   /// Receives the SDK's own diagnostics (invalid DSN, sink errors, drops). Empty: none.
   std::function<void(level, std::string_view)> debug_logger;

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace warden::detail {
+namespace warden::sdk::detail {
 
 /// One argument of a message, as its formatter sees it.
 struct message_arg {
@@ -63,4 +63,4 @@ message_arg to_message_arg(const T& value) {
   return arg;
 }
 
-}  // namespace warden::detail
+}  // namespace warden::sdk::detail
