@@ -36,7 +36,8 @@ struct event_defaults {
 
 /// Completes `captured.event`: scopes (global, then thread, then the event's own values
 /// win), breadcrumbs, defaults, owner tags and the "ownership" context, demangled type
-/// names. Returns true when the event had no owner and got the fallback.
+/// names. An event with its own "team" tag keeps its owner tags. Returns true when the
+/// event had no owner and got the fallback.
 bool prepare_event(captured_event& captured, const event_defaults& defaults);
 
 /// The contexts describing this machine and program (os, runtime, device).

@@ -8,6 +8,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/random/random.h"
+#include "crash_handler.hpp"
 #include "curl_transport.hpp"
 #include "event_id.hpp"
 #include "stacktrace.hpp"
@@ -50,10 +51,26 @@ std::shared_ptr<client> take_active(std::uint64_t generation) {
   if (generation != 0 && generation != active_generation) return nullptr;
   running.store(false, std::memory_order_relaxed);
   record_throw_site_stacks(stack_unwinder::none, false);
+  uninstall_crash_handlers();
   return std::exchange(*active, nullptr);
 }
 
 }  // namespace
+
+void start_process_hooks(const options& settings) {
+  record_throw_site_stacks(settings.unwinder, settings.throw_site_stacks);
+  if (!settings.handle_crashes || settings.cache_directory.empty()) {
+    uninstall_crash_handlers();
+    return;
+  }
+  const crash_settings crash{settings.cache_directory, settings.release,
+                             settings.environment,     settings.dist,
+                             settings.server_name,     settings.unwinder};
+  if (!install_crash_handlers(crash) && settings.debug_logger) {
+    settings.debug_logger(level::warning,
+                          "crash handlers not installed: cache directory path or release too long");
+  }
+}
 
 void close_generation(std::uint64_t generation) {
   if (generation == 0) return;
@@ -238,8 +255,7 @@ sdk_guard init(options settings) {
     const std::lock_guard<std::mutex> lock{sdk::detail::active_mu};
     if (sdk::detail::active == nullptr) sdk::detail::active = new std::shared_ptr<client>;
     previous = std::exchange(*sdk::detail::active, *std::move(started));
-    const options& settings_now = (*sdk::detail::active)->settings();
-    sdk::detail::record_throw_site_stacks(settings_now.unwinder, settings_now.throw_site_stacks);
+    sdk::detail::start_process_hooks((*sdk::detail::active)->settings());
     guard.generation_ = ++sdk::detail::active_generation;
     sdk::detail::running.store(true, std::memory_order_relaxed);
   }

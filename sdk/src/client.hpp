@@ -55,6 +55,10 @@ class client final {
 /// The running client, or nullptr. Cheap when none runs (one relaxed load).
 std::shared_ptr<client> active_client();
 
+/// Sets the process-wide hooks for a client that becomes active: the throw listener
+/// (throw-site stacks) and the crash handlers. Called under the lock that activates it.
+void start_process_hooks(const options& settings);
+
 /// Closes the running client with its shutdown timeout if init() number `generation`
 /// started it (a guard whose SDK a later init() replaced closes nothing).
 void close_generation(std::uint64_t generation);

@@ -93,6 +93,8 @@ std::string demangle(const std::string& name) {
 
 bool prepare_event(captured_event& captured, const event_defaults& defaults) {
   event& target = captured.event;
+  // An event that names its team itself (a crash report, a custom event) keeps it.
+  const bool owner_given = target.tags.count("team") != 0;
   bool level_forced = false;
   if (captured.thread_scope) apply_scope(*captured.thread_scope, target, level_forced);
   if (captured.global_scope) apply_scope(*captured.global_scope, target, level_forced);
@@ -111,7 +113,7 @@ bool prepare_event(captured_event& captured, const event_defaults& defaults) {
   if (captured.mangled_exception_types) {
     for (exception_value& exception : target.exceptions) exception.type = demangle(exception.type);
   }
-  return tag_owner(captured, target);
+  return owner_given ? false : tag_owner(captured, target);
 }
 
 std::map<std::string, std::map<std::string, std::string>> system_contexts() {

@@ -152,8 +152,8 @@ void record_throw_site_stacks(stack_unwinder unwinder, bool enabled) noexcept {
   set_throw_listener(enabled && unwinder != stack_unwinder::none ? &remember_throw : nullptr);
 }
 
-std::vector<stack_frame> throw_site_frames(const void* object, const std::type_info& type) {
-  if (!recent_throws || object == nullptr) return {};
+bool throw_site_stack(const void* object, const std::type_info& type, raw_stack& stack) noexcept {
+  if (!recent_throws || object == nullptr) return false;
   const throw_ring& ring = *recent_throws;
   const std::uint64_t epoch = throw_epoch.load(std::memory_order_relaxed);
   for (std::size_t age = 1; age <= ring.entries.size() && age <= ring.next; ++age) {
@@ -161,10 +161,17 @@ std::vector<stack_frame> throw_site_frames(const void* object, const std::type_i
     // The type tells a recycled address of a later, unrecorded exception apart.
     if (entry.object == object && entry.epoch == epoch && entry.type != nullptr &&
         *entry.type == type) {
-      return unsymbolized_frames(entry.stack);
+      stack = entry.stack;
+      return true;
     }
   }
-  return {};
+  return false;
+}
+
+std::vector<stack_frame> throw_site_frames(const void* object, const std::type_info& type) {
+  raw_stack stack;
+  if (!throw_site_stack(object, type, stack)) return {};
+  return unsymbolized_frames(stack);
 }
 
 symbolizer::symbolizer(std::vector<std::string> in_app_prefixes)
@@ -214,17 +221,17 @@ const symbolizer::symbol& symbolizer::look_up(std::uintptr_t address) {
       named.function = demangle(library.dli_sname);
     }
   }
-  named.in_app = in_app(named.function, named.package);
+  named.in_app = is_in_app(in_app_prefixes_, named.function, named.package);
   return cache_.emplace(address, std::move(named)).first->second;
 }
 
-bool symbolizer::in_app(const std::string& function, const std::string& package) const {
-  if (in_app_prefixes_.empty()) return !system_frame(function, package);
+bool is_in_app(const std::vector<std::string>& prefixes, std::string_view function,
+               std::string_view package) {
+  if (prefixes.empty()) return !system_frame(function, package);
   const std::string_view library = base_name(package);
-  return std::any_of(in_app_prefixes_.begin(), in_app_prefixes_.end(),
-                     [&](const std::string& prefix) {
-                       return starts_with(function, prefix) || starts_with(library, prefix);
-                     });
+  return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& prefix) {
+    return starts_with(function, prefix) || starts_with(library, prefix);
+  });
 }
 
 }  // namespace warden::sdk::detail

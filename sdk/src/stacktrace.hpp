@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <vector>
 
@@ -36,9 +37,19 @@ std::vector<stack_frame> unsymbolized_frames(const raw_stack& stack);
 /// Installed by init() when options.throw_site_stacks is set and the hook is linked.
 void record_throw_site_stacks(stack_unwinder unwinder, bool enabled) noexcept;
 
+/// Copies the throw-site stack recorded on this thread for the exception object `object`
+/// of dynamic type `type` into `stack`; false when none is known.
+bool throw_site_stack(const void* object, const std::type_info& type, raw_stack& stack) noexcept;
+
 /// The throw-site stack recorded on this thread for the exception object `object` (its
 /// most derived address) of dynamic type `type`, as frames; empty when none is known.
 std::vector<stack_frame> throw_site_frames(const void* object, const std::type_info& type);
+
+/// Whether a frame of `function` in the library `package` is application code: it
+/// starts with one of `prefixes` (function or library file name), or, without prefixes,
+/// it is outside the C/C++ runtime and the system libraries.
+bool is_in_app(const std::vector<std::string>& prefixes, std::string_view function,
+               std::string_view package);
 
 /// Names frames by address: function (demangled), package (the executable or library)
 /// and in_app. Keeps what it looked up; used on the worker thread only.
@@ -58,7 +69,6 @@ class symbolizer final {
     bool in_app = false;
   };
   const symbol& look_up(std::uintptr_t address);
-  bool in_app(const std::string& function, const std::string& package) const;
 
   std::vector<std::string> in_app_prefixes_;
   std::string executable_;  // the path of this program, for frames dladdr names relatively

@@ -3,8 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <utility>
 
+#include "crash_report.hpp"
 #include "http_request.hpp"
 #include "string_bridge.hpp"
 
@@ -22,7 +27,10 @@ worker::worker(worker_config config, discard_counters& counters)
       next_report_(steady::now() + config_.client_report_interval) {
   {
     const std::lock_guard<std::mutex> lock{mu_};
-    publish_state();  // envelopes left in the cache by an earlier run
+    // Envelopes and crash reports left in the cache by an earlier run: flush() waits for
+    // them from the start.
+    crash_reports_pending_ = config_.cache && !crash_reports(config_.cache->directory()).empty();
+    publish_state();
   }
   thread_ = std::thread{[this] { run(); }};
 }
@@ -81,6 +89,12 @@ bool worker::has_work() const {
 bool worker::backing_off() const { return steady::now() < backoff_until_; }
 
 void worker::run() {
+  import_crash_reports();
+  {
+    const std::lock_guard<std::mutex> lock{mu_};
+    crash_reports_pending_ = false;
+    publish_state();
+  }
   for (;;) {
     std::unique_ptr<captured_event> item;
     bool flush_now = false;
@@ -120,7 +134,7 @@ void worker::run() {
 
 void worker::publish_state() {
   queue_blocked_ = !config_.cache && retry_.has_value();
-  pending_work_ = retry_.has_value() || cached() > 0;
+  pending_work_ = retry_.has_value() || cached() > 0 || crash_reports_pending_;
 }
 
 void worker::complete(captured_event& item) {
@@ -128,27 +142,53 @@ void worker::complete(captured_event& item) {
   symbolizer_.complete(item.event);
 }
 
-void worker::process(std::unique_ptr<captured_event> item) {
-  complete(*item);
+std::optional<std::string> worker::finish(captured_event& item) {
+  complete(item);
   if (config_.before_send) {
     bool keep = true;
     try {
-      keep = config_.before_send(item->event);
+      keep = config_.before_send(item.event);
     } catch (...) {
       log(level::warning, "before_send threw; the event is sent unchanged");
     }
     if (!keep) {
       counters_.record(discard_reason::before_send, data_category::error);
-      return;
+      return std::nullopt;
     }
   }
+  return event_envelope(item.event, config_.identity, std::chrono::system_clock::now(),
+                        config_.target.public_key);
+}
+
+void worker::process(std::unique_ptr<captured_event> item) {
   if (limits_.is_limited(data_category::error, steady::now())) {
     counters_.record(discard_reason::ratelimit_backoff, data_category::error);
     return;
   }
-  std::string envelope = event_envelope(
-      item->event, config_.identity, std::chrono::system_clock::now(), config_.target.public_key);
-  deliver(attach_client_report(std::move(envelope)), data_category::error, 0);
+  if (std::optional<std::string> envelope = finish(*item)) {
+    deliver(attach_client_report(*std::move(envelope)), data_category::error, 0);
+  }
+}
+
+void worker::import_crash_reports() {
+  if (!config_.cache) return;
+  for (const std::filesystem::path& path : crash_reports(config_.cache->directory())) {
+    std::ifstream file{path, std::ios::binary};
+    const std::string text{std::istreambuf_iterator<char>{file}, {}};
+    absl::StatusOr<event> crash = parse_crash_report(text, config_.in_app_prefixes);
+    if (crash.ok()) {
+      captured_event item;
+      item.event = *std::move(crash);
+      if (std::optional<std::string> envelope = finish(item)) {
+        store_in_cache(*envelope, data_category::error);
+      }
+    } else {
+      log(level::warning, fmt::format("crash report {} skipped: {}", path.string(),
+                                      to_std(crash.status().message())));
+    }
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
 }
 
 std::string worker::attach_client_report(std::string envelope) {
@@ -294,10 +334,9 @@ void worker::drain_on_close() {
   }
   for (auto& item : left) {
     if (config_.cache && steady::now() < deadline) {
-      complete(*item);
-      store_in_cache(event_envelope(item->event, config_.identity, std::chrono::system_clock::now(),
-                                    config_.target.public_key),
-                     data_category::error);
+      if (std::optional<std::string> envelope = finish(*item)) {
+        store_in_cache(*envelope, data_category::error);
+      }
     } else {
       counters_.record(discard_reason::queue_overflow, data_category::error);
     }

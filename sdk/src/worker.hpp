@@ -90,7 +90,11 @@ class worker final {
 
   // prepare_event() plus symbolized stacks; counts the unowned.
   void complete(captured_event& item);
+  // The event's envelope, or nothing when before_send dropped it.
+  std::optional<std::string> finish(captured_event& item);
   void process(std::unique_ptr<captured_event> item);
+  // Turns the crash reports of an earlier run into cached envelopes.
+  void import_crash_reports();
   // Sends, or caches while backing off; failures go to the cache or the retry slot.
   void deliver(std::string envelope, data_category category, int attempts);
   outcome send(const std::string& envelope, data_category category,
@@ -121,8 +125,9 @@ class worker final {
   std::deque<std::unique_ptr<captured_event>> queue_ ABSL_GUARDED_BY(mu_);
   std::uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;
   std::uint64_t settled_count_ ABSL_GUARDED_BY(mu_) = 0;
-  bool pending_work_ ABSL_GUARDED_BY(mu_) = false;   // retry or cache waiting
-  bool queue_blocked_ ABSL_GUARDED_BY(mu_) = false;  // no cache and a retry waiting
+  bool pending_work_ ABSL_GUARDED_BY(mu_) = false;  // retry, cache or crash reports waiting
+  bool crash_reports_pending_ ABSL_GUARDED_BY(mu_) = false;  // not imported yet
+  bool queue_blocked_ ABSL_GUARDED_BY(mu_) = false;          // no cache and a retry waiting
   bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point stop_deadline_ ABSL_GUARDED_BY(mu_) =

@@ -74,7 +74,11 @@ struct options {
   /// failed envelope is retried from memory a few times and then dropped.
   std::string cache_directory;
   std::size_t cache_max_bytes = 16 * 1024 * 1024;  ///< Oldest files go first past this.
-  std::size_t cache_max_envelopes = 100;           ///< Likewise for the number of files.
+  /// With a cache directory: report std::terminate and fatal signals (SIGSEGV, SIGBUS,
+  /// SIGILL, SIGFPE, SIGABRT) at the next start, with the crashing thread's owner and
+  /// stack. The handlers that were installed before still run after the SDK's.
+  bool handle_crashes = true;
+  std::size_t cache_max_envelopes = 100;  ///< Likewise for the number of files.
 
   /// How long the handle's destructor waits for pending events.
   std::chrono::milliseconds shutdown_timeout{2000};
