@@ -46,8 +46,7 @@ warden::sdk_guard start_sdk(std::size_t queue_capacity = 4096, bool throw_site_s
 // Runs `capture` in the timed loop; the queue is drained outside the timing every so
 // often, so every capture takes the full path (no drop because the queue is full).
 template <typename Capture>
-void time_captures(benchmark::State& state, Capture capture) {
-  auto sdk = start_sdk();
+void time_captures(benchmark::State& state, warden::sdk_guard& sdk, Capture capture) {
   int since_flush = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(capture());
@@ -65,13 +64,15 @@ void time_captures(benchmark::State& state, Capture capture) {
 
 void BM_capture_message(benchmark::State& state) {
   state.SetLabel("budget <= 2 us");
-  time_captures(state, [] { return warden::capture_message("cache miss storm"); });
+  auto sdk = start_sdk();
+  time_captures(state, sdk, [] { return warden::capture_message("cache miss storm"); });
 }
 BENCHMARK(BM_capture_message);
 
 void BM_capture_formatted_message(benchmark::State& state) {
   state.SetLabel("budget <= 2 us");
-  time_captures(state, [] {
+  auto sdk = start_sdk();
+  time_captures(state, sdk, [] {
     return warden::capture_message(warden::level::warning, "order {} failed after {:.1f} s", 42,
                                    1.5);
   });
@@ -87,7 +88,7 @@ void BM_capture_message_with_100_breadcrumbs(benchmark::State& state) {
     crumb.message = "SELECT * FROM orders WHERE id = " + std::to_string(i);
     warden::add_breadcrumb(std::move(crumb));
   }
-  time_captures(state, [] { return warden::capture_message("cache miss storm"); });
+  time_captures(state, sdk, [] { return warden::capture_message("cache miss storm"); });
 }
 BENCHMARK(BM_capture_message_with_100_breadcrumbs);
 
@@ -104,7 +105,8 @@ BENCHMARK(BM_capture_message_with_100_breadcrumbs);
 void BM_capture_exception_20_frames(benchmark::State& state) {
   state.SetLabel("budget <= 15 us");
   const std::runtime_error error{"card declined"};
-  time_captures(state, [&] { return capture_from(20, error); });
+  auto sdk = start_sdk();
+  time_captures(state, sdk, [&] { return capture_from(20, error); });
 }
 BENCHMARK(BM_capture_exception_20_frames);
 
