@@ -122,19 +122,21 @@ BENCHMARK(BM_capture_exception_20_frames);
   return stack.size;
 }
 
+void time_unwind(benchmark::State& state, warden::stack_unwinder unwinder) {
+  std::size_t frames = 0;
+  for (auto _ : state) frames = walk_from(20, unwinder);
+  state.counters["frames"] = static_cast<double>(frames);
+}
+
 void BM_unwind_dwarf_20_frames(benchmark::State& state) {
   state.SetLabel("informational");
-  std::size_t frames = 0;
-  for (auto _ : state) frames = walk_from(20, warden::stack_unwinder::dwarf);
-  state.counters["frames"] = static_cast<double>(frames);
+  time_unwind(state, warden::stack_unwinder::dwarf);
 }
 BENCHMARK(BM_unwind_dwarf_20_frames);
 
 void BM_unwind_frame_pointer_20_frames(benchmark::State& state) {
   state.SetLabel("informational: complete only with -fno-omit-frame-pointer");
-  std::size_t frames = 0;
-  for (auto _ : state) frames = walk_from(20, warden::stack_unwinder::frame_pointer);
-  state.counters["frames"] = static_cast<double>(frames);
+  time_unwind(state, warden::stack_unwinder::frame_pointer);
 }
 BENCHMARK(BM_unwind_frame_pointer_20_frames);
 

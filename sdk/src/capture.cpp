@@ -123,6 +123,17 @@ void link_chain(captured_event& item, level severity, const sdk::detail::client&
   item.event.level = severity;
 }
 
+// A message event of `severity`, with the capture-site stack from `caller` outwards when
+// options.attach_stacktrace asks for it.
+std::unique_ptr<captured_event> message_item(const sdk::detail::client& running, level severity,
+                                             const void* caller) {
+  auto item = std::make_unique<captured_event>();
+  item->event.level = severity;
+  if (running.settings().attach_stacktrace)
+    item->event.stack = capture_site_frames(running, caller);
+  return item;
+}
+
 // The running client when this capture is sampled in; nullptr otherwise.
 std::shared_ptr<sdk::detail::client> sampled_client() {
   auto running = sdk::detail::active_client();
@@ -179,12 +190,8 @@ std::string capture_message(std::string_view message, level severity) noexcept {
   try {
     const auto running = sampled_client();
     if (!running) return {};
-    auto item = std::make_unique<captured_event>();
-    item->event.level = severity;
+    auto item = message_item(*running, severity, __builtin_return_address(0));
     item->event.message = std::string{message};
-    if (running->settings().attach_stacktrace) {
-      item->event.stack = capture_site_frames(*running, __builtin_return_address(0));
-    }
     return remember(running->submit(std::move(item)));
   } catch (...) {
     return {};
@@ -198,12 +205,8 @@ std::string capture_formatted_message(level severity, std::string_view format,
   try {
     const auto running = sampled_client();
     if (!running) return {};
-    auto item = std::make_unique<captured_event>();
-    item->event.level = severity;
+    auto item = message_item(*running, severity, __builtin_return_address(0));
     item->event.message_template = std::string{format};
-    if (running->settings().attach_stacktrace) {
-      item->event.stack = capture_site_frames(*running, __builtin_return_address(0));
-    }
     fmt::dynamic_format_arg_store<fmt::format_context> store;
     for (std::size_t i = 0; i < count; ++i) {
       const message_arg& arg = args[i];
