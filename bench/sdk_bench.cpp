@@ -12,8 +12,7 @@
 #include <string>
 #include <thread>
 
-#include <httplib.h>
-
+#include "recording_server.hpp"
 #include "stacktrace.hpp"
 #include "warden/ownership.hpp"
 #include "warden/sdk.hpp"
@@ -21,6 +20,7 @@
 WARDEN_MODULE_OWNER("bench", "backend", "sdk");
 
 using namespace std::chrono_literals;
+using warden::testing::recording_server;
 
 namespace {
 
@@ -170,40 +170,16 @@ void BM_throw_catch_20_frames_with_throw_site_stack(benchmark::State& state) {
 }
 BENCHMARK(BM_throw_catch_20_frames_with_throw_site_stack);
 
-// A real HTTP sink on 127.0.0.1 that answers like Sentry, after `delay`.
-class http_sink final {
- public:
-  explicit http_sink(std::chrono::milliseconds delay = 0ms) {
-    server_.Post(R"(/api/(\d+)/envelope/)",
-                 [delay](const httplib::Request&, httplib::Response& res) {
-                   if (delay > 0ms) std::this_thread::sleep_for(delay);
-                   res.set_content(R"({"id":"0"})", "application/json");
-                 });
-    server_.set_tcp_nodelay(true);  // else the body waits for the delayed ACK (40 ms)
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread{[this] { server_.listen_after_bind(); }};
-    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
-  }
-  ~http_sink() {
-    server_.stop();
-    thread_.join();
-  }
-  http_sink(const http_sink&) = delete;
-  http_sink& operator=(const http_sink&) = delete;
-
-  std::string dsn() const { return "http://benchkey@127.0.0.1:" + std::to_string(port_) + "/1"; }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
+// The DSN of a recording server (tests/support): a real HTTP sink on 127.0.0.1.
+std::string dsn_of(const recording_server& sink) {
+  return "http://benchkey@127.0.0.1:" + std::to_string(sink.port()) + "/1";
+}
 
 void BM_throughput_to_http_sink(benchmark::State& state) {
   state.SetLabel("budget >= 10k events/s");
-  http_sink sink;
+  recording_server sink;
   warden::options options;
-  options.dsn = sink.dsn();
+  options.dsn = dsn_of(sink);
   options.queue_capacity = 20000;
   auto sdk = warden::init(std::move(options));
   constexpr int kEvents = 10000;
@@ -232,13 +208,14 @@ long rss_kb() {
 
 void BM_100k_events_against_stalled_sink(benchmark::State& state) {
   state.SetLabel("budget: RSS growth <= 64 MB, close(2 s) <= 2.2 s");
-  http_sink stalled{30s};
+  recording_server stalled;
+  stalled.set_default_reply({200, {}, "{}", 30s});
   const long rss_before = rss_kb();
   long rss_loaded = rss_before;
   double close_seconds = 0;
   for (auto _ : state) {
     warden::options options;
-    options.dsn = stalled.dsn();
+    options.dsn = dsn_of(stalled);
     options.request_timeout = 60s;
     auto sdk = warden::init(std::move(options));
     for (int i = 0; i < 100000; ++i) {

@@ -1,5 +1,8 @@
 # Install and export rules: find_package(Warden) then gives warden::ownership,
-# warden::throw_hook and (when built) warden::rules, plus warden_add_ownership_check().
+# warden::throw_hook, warden::rules and warden::sdk (each of the last two when built),
+# plus warden_add_ownership_check(). warden::sdk is a static library: its export names
+# its private dependencies ($<LINK_ONLY:absl::...>, fmt, CURL, ZLIB), which
+# WardenConfig.cmake finds again in the consumer.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -7,6 +10,9 @@ set(WARDEN_CONFIG_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/Warden")
 set(warden_installed_targets warden_ownership warden_throw_hook)
 if(WARDEN_BUILD_RULES)
   list(APPEND warden_installed_targets warden_rules)
+endif()
+if(WARDEN_BUILD_SDK)
+  list(APPEND warden_installed_targets warden_sdk)
 endif()
 
 install(
@@ -19,6 +25,9 @@ install(
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/ownership/include/"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+if(WARDEN_BUILD_SDK)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/sdk/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
 install(
   EXPORT WardenTargets
   NAMESPACE warden::

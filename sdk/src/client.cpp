@@ -105,6 +105,7 @@ absl::StatusOr<std::shared_ptr<client>> client::start(options settings) {
         curl_settings{settings.http_proxy, settings.ca_bundle, settings.connect_timeout});
   }
   config.queue_capacity = std::max<std::size_t>(settings.queue_capacity, 1);
+  config.max_in_flight = std::max<std::size_t>(settings.max_concurrent_requests, 1);
   config.request_timeout = settings.request_timeout;
   config.retry_initial_delay = settings.retry_initial_delay;
   config.retry_max_delay = settings.retry_max_delay;

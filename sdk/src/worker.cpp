@@ -63,8 +63,12 @@ bool worker::flush(steady::time_point deadline) {
   const std::uint64_t target = enqueued_;
   flush_requested_ = true;
   work_ready_.notify_one();
-  return settled_.wait_until(lock, deadline,
-                             [&] { return settled_count_ >= target && !pending_work_; });
+  return settled_.wait_until(lock, deadline, [&] {
+    if (settled_count_ >= target && !pending_work_) return true;
+    // Tells the worker which progress is worth waking this thread for.
+    lowest_flush_target_ = std::min(lowest_flush_target_, target);
+    return false;
+  });
 }
 
 bool worker::close(steady::time_point deadline) {
@@ -96,7 +100,7 @@ void worker::run() {
     publish_state();
   }
   for (;;) {
-    std::unique_ptr<captured_event> item;
+    std::vector<std::unique_ptr<captured_event>> items;
     bool flush_now = false;
     {
       std::unique_lock<std::mutex> lock{mu_};
@@ -106,35 +110,37 @@ void worker::run() {
       work_ready_.wait_until(lock, wake, [this] { return has_work(); });
       if (stopping_) break;
       flush_now = std::exchange(flush_requested_, false);
-      if (!queue_.empty() && !queue_blocked_) {
-        item = std::move(queue_.front());
+      while (!queue_.empty() && !queue_blocked_ && items.size() < config_.max_in_flight) {
+        items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    const bool processed = item != nullptr;
-    if (processed) {
-      process(std::move(item));
-    } else if (!backing_off() && retry_) {
-      retry waiting = std::move(*retry_);
-      retry_.reset();
-      deliver(std::move(waiting.envelope), waiting.category, waiting.attempts);
+    const std::size_t processed = items.size();
+    if (processed > 0) {
+      process(std::move(items));
+    } else if (!backing_off() && !retries_.empty()) {
+      deliver(std::exchange(retries_, {}));
     } else if (!backing_off() && cached() > 0) {
       resend_oldest_cached();
     }
     send_client_report(flush_now);
+    bool wake_flushers = false;
     {
       const std::lock_guard<std::mutex> lock{mu_};
-      if (processed) ++settled_count_;
+      settled_count_ += processed;
       publish_state();
+      // Waking flush() after every event would cost a context switch per event.
+      wake_flushers = settled_count_ >= lowest_flush_target_ && !pending_work_;
+      if (wake_flushers) lowest_flush_target_ = kNoFlushTarget;
     }
-    settled_.notify_all();
+    if (wake_flushers) settled_.notify_all();
   }
   drain_on_close();
 }
 
 void worker::publish_state() {
-  queue_blocked_ = !config_.cache && retry_.has_value();
-  pending_work_ = retry_.has_value() || cached() > 0 || crash_reports_pending_;
+  queue_blocked_ = !config_.cache && !retries_.empty();
+  pending_work_ = !retries_.empty() || cached() > 0 || crash_reports_pending_;
 }
 
 void worker::complete(captured_event& item) {
@@ -160,14 +166,19 @@ std::optional<std::string> worker::finish(captured_event& item) {
                         config_.target.public_key);
 }
 
-void worker::process(std::unique_ptr<captured_event> item) {
-  if (limits_.is_limited(data_category::error, steady::now())) {
-    counters_.record(discard_reason::ratelimit_backoff, data_category::error);
-    return;
+void worker::process(std::vector<std::unique_ptr<captured_event>> items) {
+  std::vector<outgoing> batch;
+  batch.reserve(items.size());
+  for (const auto& item : items) {
+    if (limits_.is_limited(data_category::error, steady::now())) {
+      counters_.record(discard_reason::ratelimit_backoff, data_category::error);
+    } else if (std::optional<std::string> envelope = finish(*item)) {
+      batch.push_back({*std::move(envelope), data_category::error, 0});
+    }
   }
-  if (std::optional<std::string> envelope = finish(*item)) {
-    deliver(attach_client_report(*std::move(envelope)), data_category::error, 0);
-  }
+  if (batch.empty()) return;
+  batch.front().envelope = attach_client_report(std::move(batch.front().envelope));
+  deliver(std::move(batch));
 }
 
 void worker::import_crash_reports() {
@@ -201,33 +212,75 @@ std::string worker::attach_client_report(std::string envelope) {
   return envelope;
 }
 
-void worker::deliver(std::string envelope, data_category category, int attempts) {
-  if (limits_.is_limited(category, steady::now())) {
-    counters_.record(discard_reason::ratelimit_backoff, category);
-    return;
+void worker::deliver(std::vector<outgoing> batch) {
+  std::vector<outgoing> sending;
+  sending.reserve(batch.size());
+  for (outgoing& each : batch) {
+    if (limits_.is_limited(each.category, steady::now())) {
+      counters_.record(discard_reason::ratelimit_backoff, each.category);
+    } else if (backing_off()) {
+      keep_for_later(std::move(each));
+    } else {
+      sending.push_back(std::move(each));
+    }
   }
-  if (backing_off()) {
-    keep_for_later(std::move(envelope), category, attempts);
-    return;
-  }
-  if (send(envelope, category, config_.request_timeout) == outcome::failed) {
-    keep_for_later(std::move(envelope), category, attempts + 1);
+  if (sending.empty()) return;
+  std::vector<const outgoing*> pointers;
+  pointers.reserve(sending.size());
+  for (const outgoing& each : sending) pointers.push_back(&each);
+  const std::vector<outcome> outcomes = send(pointers, config_.request_timeout);
+  for (std::size_t i = 0; i < sending.size(); ++i) {
+    if (outcomes[i] != outcome::failed) continue;
+    ++sending[i].attempts;
+    keep_for_later(std::move(sending[i]));
   }
 }
 
-worker::outcome worker::send(const std::string& envelope, data_category category,
-                             std::chrono::milliseconds timeout) {
-  http_response response;
-  try {
-    response =
-        config_.sender->send(envelope_request(envelope, config_.target, config_.identity), timeout);
-  } catch (const std::exception& error) {
-    response = {};
-    response.error = fmt::format("the transport threw: {}", error.what());
-  } catch (...) {
-    response = {};
-    response.error = "the transport threw";
+std::vector<worker::outcome> worker::send(const std::vector<const outgoing*>& batch,
+                                          std::chrono::milliseconds timeout) {
+  std::vector<http_request> requests;
+  requests.reserve(batch.size());
+  for (const outgoing* each : batch) {
+    requests.push_back(envelope_request(each->envelope, config_.target, config_.identity));
   }
+  std::vector<http_response> responses;
+  try {
+    responses = config_.sender->send_all(requests, timeout);
+  } catch (const std::exception& error) {
+    responses.clear();
+    responses.resize(1);
+    responses.front().error = fmt::format("the transport threw: {}", error.what());
+  } catch (...) {
+    responses.clear();
+    responses.resize(1);
+    responses.front().error = "the transport threw";
+  }
+  if (responses.size() != batch.size()) {
+    // A transport that broke its contract: every envelope counts as a network failure.
+    http_response failure = responses.empty() ? http_response{} : responses.front();
+    if (failure.status != 0 || failure.error.empty()) {
+      failure = {};
+      failure.error =
+          fmt::format("the transport answered {} of {} requests", responses.size(), batch.size());
+    }
+    responses.assign(batch.size(), failure);
+  }
+  std::vector<outcome> outcomes;
+  outcomes.reserve(batch.size());
+  const http_response* failure = nullptr;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    outcomes.push_back(settle(responses[i], batch[i]->category));
+    if (outcomes.back() == outcome::failed) failure = &responses[i];
+  }
+  if (failure != nullptr) {
+    back_off(*failure);
+  } else {
+    consecutive_failures_ = 0;
+  }
+  return outcomes;
+}
+
+worker::outcome worker::settle(const http_response& response, data_category category) {
   const int status = response.status;
   if (status != 0) {
     limits_.update(status, response.retry_after, response.sentry_rate_limits, steady::now(),
@@ -235,7 +288,6 @@ worker::outcome worker::send(const std::string& envelope, data_category category
   }
   if (status >= 200 && status < 300) {
     delivered_.fetch_add(1, std::memory_order_relaxed);
-    consecutive_failures_ = 0;
     return outcome::delivered;
   }
   if (status == 429) {
@@ -247,34 +299,36 @@ worker::outcome worker::send(const std::string& envelope, data_category category
                         .count()));
     return outcome::dropped;
   }
-  if (status == 0 || status >= 500) {
-    ++consecutive_failures_;
-    const auto exponent = std::min(consecutive_failures_ - 1, 20);
-    const auto ceiling =
-        std::min(config_.retry_max_delay,
-                 std::chrono::milliseconds{config_.retry_initial_delay.count() << exponent});
-    std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter{ceiling.count() / 2,
-                                                                         ceiling.count()};
-    const std::chrono::milliseconds delay{jitter(jitter_)};
-    backoff_until_ = steady::now() + delay;
-    log(level::warning,
-        fmt::format("sink unreachable ({}); retrying in {} ms",
-                    status == 0 ? response.error : fmt::format("HTTP {}", status), delay.count()));
-    return outcome::failed;
-  }
+  if (status == 0 || status >= 500) return outcome::failed;
   counters_.record(discard_reason::send_error, category);
   log(level::error, fmt::format("sink refused an envelope with HTTP {}; dropped", status));
   return outcome::dropped;
 }
 
-void worker::keep_for_later(std::string envelope, data_category category, int attempts) {
+void worker::back_off(const http_response& failure) {
+  ++consecutive_failures_;
+  const auto exponent = std::min(consecutive_failures_ - 1, 20);
+  const auto ceiling =
+      std::min(config_.retry_max_delay,
+               std::chrono::milliseconds{config_.retry_initial_delay.count() << exponent});
+  std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter{ceiling.count() / 2,
+                                                                       ceiling.count()};
+  const std::chrono::milliseconds delay{jitter(jitter_)};
+  backoff_until_ = steady::now() + delay;
+  log(level::warning,
+      fmt::format("sink unreachable ({}); retrying in {} ms",
+                  failure.status == 0 ? failure.error : fmt::format("HTTP {}", failure.status),
+                  delay.count()));
+}
+
+void worker::keep_for_later(outgoing failed) {
   if (config_.cache) {
-    store_in_cache(envelope, category);
-  } else if (attempts >= config_.max_attempts) {
-    counters_.record(discard_reason::network_error, category);
-    log(level::error, fmt::format("envelope dropped after {} attempts", attempts));
+    store_in_cache(failed.envelope, failed.category);
+  } else if (failed.attempts >= config_.max_attempts) {
+    counters_.record(discard_reason::network_error, failed.category);
+    log(level::error, fmt::format("envelope dropped after {} attempts", failed.attempts));
   } else {
-    retry_ = retry{std::move(envelope), category, attempts};
+    retries_.push_back(std::move(failed));
   }
 }
 
@@ -301,13 +355,14 @@ void worker::resend_oldest_cached() {
     config_.cache->remove_oldest();
     return;
   }
-  const absl::StatusOr<std::string> envelope = config_.cache->read(oldest);
+  absl::StatusOr<std::string> envelope = config_.cache->read(oldest);
   if (!envelope.ok()) {
     log(level::warning, to_std(envelope.status().message()));
     config_.cache->remove_oldest();
     return;
   }
-  if (send(*envelope, oldest.category, config_.request_timeout) != outcome::failed) {
+  const outgoing cached{*std::move(envelope), oldest.category, 0};
+  if (send({&cached}, config_.request_timeout).front() != outcome::failed) {
     config_.cache->remove_oldest();
   }
 }
@@ -315,13 +370,15 @@ void worker::resend_oldest_cached() {
 void worker::send_client_report(bool force) {
   if (!counters_.has_pending()) return;
   if (!force && steady::now() < next_report_) return;
-  // Without a cache a report waits while the retry slot is taken.
-  if (!config_.cache && (retry_ || backing_off())) return;
+  // Without a cache a report waits while retries wait.
+  if (!config_.cache && (!retries_.empty() || backing_off())) return;
   next_report_ = steady::now() + config_.client_report_interval;
   std::string envelope = envelope_header(std::chrono::system_clock::now(), config_.identity);
   append_item(envelope, "client_report",
               client_report_payload(counters_.take_pending(), std::chrono::system_clock::now()));
-  deliver(std::move(envelope), data_category::internal, 0);
+  std::vector<outgoing> report;
+  report.push_back({std::move(envelope), data_category::internal, 0});
+  deliver(std::move(report));
 }
 
 void worker::drain_on_close() {
@@ -341,21 +398,21 @@ void worker::drain_on_close() {
       counters_.record(discard_reason::queue_overflow, data_category::error);
     }
   }
-  if (retry_) {
-    counters_.record(discard_reason::network_error, retry_->category);
-    retry_.reset();
+  for (const outgoing& waiting : std::exchange(retries_, {})) {
+    counters_.record(discard_reason::network_error, waiting.category);
   }
   if (!counters_.has_pending()) return;
-  std::string report = envelope_header(std::chrono::system_clock::now(), config_.identity);
-  append_item(report, "client_report",
+  outgoing report{envelope_header(std::chrono::system_clock::now(), config_.identity),
+                  data_category::internal, 0};
+  append_item(report.envelope, "client_report",
               client_report_payload(counters_.take_pending(), std::chrono::system_clock::now()));
   const auto remaining =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
   if (remaining.count() > 0 && !backing_off() &&
-      send(report, data_category::internal, remaining) != outcome::failed) {
+      send({&report}, remaining).front() != outcome::failed) {
     return;
   }
-  if (config_.cache) store_in_cache(report, data_category::internal);
+  if (config_.cache) store_in_cache(report.envelope, data_category::internal);
 }
 
 void worker::log(level severity, std::string_view message) const {

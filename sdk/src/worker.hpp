@@ -42,6 +42,8 @@ struct worker_config {
   std::shared_ptr<transport> sender;
   std::unique_ptr<disk_cache> cache;  ///< nullptr: no disk cache.
   std::size_t queue_capacity = 1000;
+  /// Envelopes handed to the transport at once when events queue up.
+  std::size_t max_in_flight = 4;
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds retry_initial_delay{1000};
   std::chrono::milliseconds retry_max_delay{60000};
@@ -74,8 +76,8 @@ class worker final {
   std::size_t cached() const noexcept { return config_.cache ? config_.cache->count() : 0; }
 
  private:
-  // An envelope that failed and waits in memory for its next attempt (no disk cache).
-  struct retry {
+  // An envelope on its way out; `attempts` counts the failed ones so far.
+  struct outgoing {
     std::string envelope;
     data_category category;
     int attempts;
@@ -92,14 +94,19 @@ class worker final {
   void complete(captured_event& item);
   // The event's envelope, or nothing when before_send dropped it.
   std::optional<std::string> finish(captured_event& item);
-  void process(std::unique_ptr<captured_event> item);
+  // Turns queued events into envelopes and delivers them together.
+  void process(std::vector<std::unique_ptr<captured_event>> items);
   // Turns the crash reports of an earlier run into cached envelopes.
   void import_crash_reports();
-  // Sends, or caches while backing off; failures go to the cache or the retry slot.
-  void deliver(std::string envelope, data_category category, int attempts);
-  outcome send(const std::string& envelope, data_category category,
-               std::chrono::milliseconds timeout);
-  void keep_for_later(std::string envelope, data_category category, int attempts);
+  // Sends, or caches while backing off; failures go to the cache or the retry list.
+  void deliver(std::vector<outgoing> batch);
+  // Sends the envelopes at once; one outcome each. A failure starts a backoff.
+  std::vector<outcome> send(const std::vector<const outgoing*>& batch,
+                            std::chrono::milliseconds timeout);
+  // Reads the sink's answer to one envelope: limits, counts and the debug log.
+  outcome settle(const http_response& response, data_category category);
+  void back_off(const http_response& failure);
+  void keep_for_later(outgoing failed);
   void store_in_cache(const std::string& envelope, data_category category);
   void resend_oldest_cached();
   void send_client_report(bool force);
@@ -109,10 +116,10 @@ class worker final {
 
   worker_config config_;
   discard_counters& counters_;
-  symbolizer symbolizer_;                                  // worker thread only
-  rate_limits limits_;                                     // worker thread only
-  std::optional<retry> retry_;                             // worker thread only
-  int consecutive_failures_ = 0;                           // worker thread only
+  symbolizer symbolizer_;          // worker thread only
+  rate_limits limits_;             // worker thread only
+  std::vector<outgoing> retries_;  // failed, waiting in memory (no cache); worker thread only
+  int consecutive_failures_ = 0;   // worker thread only
   std::chrono::steady_clock::time_point backoff_until_{};  // worker thread only
   std::chrono::steady_clock::time_point next_report_;      // worker thread only
   std::minstd_rand jitter_{std::random_device{}()};        // worker thread only
@@ -125,9 +132,12 @@ class worker final {
   std::deque<std::unique_ptr<captured_event>> queue_ ABSL_GUARDED_BY(mu_);
   std::uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;
   std::uint64_t settled_count_ ABSL_GUARDED_BY(mu_) = 0;
+  static constexpr std::uint64_t kNoFlushTarget = ~std::uint64_t{0};
+  // The smallest settled_count_ a waiting flush() needs; kNoFlushTarget: none waits.
+  std::uint64_t lowest_flush_target_ ABSL_GUARDED_BY(mu_) = kNoFlushTarget;
   bool pending_work_ ABSL_GUARDED_BY(mu_) = false;  // retry, cache or crash reports waiting
   bool crash_reports_pending_ ABSL_GUARDED_BY(mu_) = false;  // not imported yet
-  bool queue_blocked_ ABSL_GUARDED_BY(mu_) = false;          // no cache and a retry waiting
+  bool queue_blocked_ ABSL_GUARDED_BY(mu_) = false;          // no cache and retries waiting
   bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point stop_deadline_ ABSL_GUARDED_BY(mu_) =

@@ -1,6 +1,8 @@
 // The libcurl transport and request building against a real HTTP server on loopback.
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -84,6 +86,55 @@ TEST_CASE("the connection is reused between envelopes") {
   const auto requests = server.requests();
   for (const auto& received : requests) {
     CHECK(received.header("REMOTE_PORT") == requests.front().header("REMOTE_PORT"));
+  }
+}
+
+TEST_CASE("send_all sends a batch at once, one connection each, answers in order") {
+  recording_server slow;
+  slow.set_default_reply({200, {}, "{}", 1000ms});
+  int closed_port = 0;
+  {
+    recording_server gone;
+    closed_port = gone.port();
+  }
+  auto unreachable = parse_dsn("http://k@127.0.0.1:" + std::to_string(closed_port) + "/1");
+  REQUIRE(unreachable.ok());
+  const auto good = envelope_request("{}\n", dsn_for(slow), kSdk);
+  const std::vector<warden::http_request> batch{good, envelope_request("{}\n", *unreachable, kSdk),
+                                                good, good};
+  curl_transport transport{curl_settings{}};
+  const std::vector<warden::http_response> responses = transport.send_all(batch, 5000ms);
+  REQUIRE(responses.size() == 4);
+  CHECK(responses[0].status == 200);
+  CHECK(responses[1].status == 0);
+  CHECK_FALSE(responses[1].error.empty());
+  CHECK(responses[2].status == 200);
+  CHECK(responses[3].status == 200);
+  // Each reply took a second: all three were being answered at once.
+  CHECK(slow.max_in_flight() == 3);
+  const auto requests = slow.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].header("REMOTE_PORT") != requests[1].header("REMOTE_PORT"));
+  CHECK(requests[1].header("REMOTE_PORT") != requests[2].header("REMOTE_PORT"));
+  CHECK(requests[0].header("REMOTE_PORT") != requests[2].header("REMOTE_PORT"));
+}
+
+TEST_CASE("cancel() ends every transfer of a batch") {
+  recording_server stalled;
+  stalled.set_default_reply({200, {}, "{}", 30000ms});
+  curl_transport transport{curl_settings{}};
+  const auto request = envelope_request("{}\n", dsn_for(stalled), kSdk);
+  std::thread canceller{[&] {
+    stalled.wait_for_requests(2, 10000ms);
+    transport.cancel();
+  }};
+  const std::vector<warden::http_response> responses =
+      transport.send_all({request, request}, 60000ms);
+  canceller.join();
+  REQUIRE(responses.size() == 2);
+  for (const warden::http_response& response : responses) {
+    CHECK(response.status == 0);
+    CHECK(response.error.find("cancelled") != std::string::npos);
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -48,6 +49,7 @@ class recording_server final {
       reply answer;
       {
         std::unique_lock<std::mutex> lock{mutex_};
+        max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
         requests_.push_back(
             {in.method, in.path, {in.params.begin(), in.params.end()}, in.headers, in.body});
         if (!scripted_.empty()) {
@@ -58,14 +60,18 @@ class recording_server final {
         }
         changed_.notify_all();
       }
-      if (answer.delay.count() > 0) {
+      {
         std::unique_lock<std::mutex> lock{mutex_};
-        changed_.wait_for(lock, answer.delay, [this] { return stopping_; });
+        if (answer.delay.count() > 0) {
+          changed_.wait_for(lock, answer.delay, [this] { return stopping_; });
+        }
+        --in_flight_;
       }
       out.status = answer.status;
       for (const auto& [name, value] : answer.headers) out.set_header(name, value);
       out.set_content(answer.body, "application/json");
     });
+    server_.set_tcp_nodelay(true);  // as a real sink: else each body waits 40 ms for an ACK
     if (port == 0) {
       port_ = server_.bind_to_any_port("127.0.0.1");
     } else {
@@ -111,6 +117,11 @@ class recording_server final {
     const std::lock_guard<std::mutex> lock{mutex_};
     return requests_;
   }
+  /// The most requests that were being answered at the same time.
+  int max_in_flight() const {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    return max_in_flight_;
+  }
   /// Waits until at least `count` requests arrived; false on timeout.
   bool wait_for_requests(std::size_t count, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock{mutex_};
@@ -126,6 +137,8 @@ class recording_server final {
   std::vector<request> requests_;
   std::deque<reply> scripted_;
   reply default_reply_;
+  int in_flight_ = 0;
+  int max_in_flight_ = 0;
   bool stopping_ = false;
 };
 

@@ -1,4 +1,5 @@
-// Uses every installed target: scopes, the throw hook and the rules engine.
+// Uses the ownership targets: scopes, the throw hook and the rules engine (sdk_main.cpp
+// uses warden::sdk).
 #include <iostream>
 #include <stdexcept>
 #include <string_view>

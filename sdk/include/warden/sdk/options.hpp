@@ -68,6 +68,9 @@ struct options {
   /// Events waiting for the worker. A capture that finds it full returns at once and
   /// the event is counted as dropped ("queue_overflow"): the caller never blocks.
   std::size_t queue_capacity = 1000;
+  /// Envelopes sent at once, each on its own connection, when events queue up faster
+  /// than one connection takes them. 1: one request at a time.
+  std::size_t max_concurrent_requests = 4;
 
   /// Directory for envelopes the sink could not take yet, and for crash reports; they
   /// are sent when the sink is back and at the next start. Empty: no disk cache, so a
@@ -100,8 +103,8 @@ struct options {
   std::shared_ptr<transport> custom_transport;
 
   /// Module or namespace prefixes of application code ("shop::", "libshop"), which mark
-  /// stack frames `in_app`. Empty: every frame outside the C/C++ runtime and the system
-  /// libraries is in_app.
+  /// stack frames `in_app`. Empty: every frame outside the C/C++ runtime, the system
+  /// libraries and Warden itself is in_app.
   std::vector<std::string> in_app_prefixes;
   /// How stacks are walked. Exceptions always carry one (unless `none`).
   stack_unwinder unwinder = stack_unwinder::dwarf;

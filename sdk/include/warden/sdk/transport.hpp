@@ -40,12 +40,22 @@ struct http_response {
   std::string error;               ///< Network error, when status is 0.
 };
 
-/// Sends requests; called only from the SDK's worker thread, one request at a time.
+/// Sends requests; called only from the SDK's worker thread.
 class transport {
  public:
   virtual ~transport() = default;
   /// Sends `request`, giving up after `timeout`. Must not throw.
   virtual http_response send(const http_request& request, std::chrono::milliseconds timeout) = 0;
+  /// Sends independent requests, concurrently where the transport can: the worker hands
+  /// over several when envelopes queue up. Returns one response per request, in order;
+  /// each request gets `timeout`. The default sends them one after the other.
+  virtual std::vector<http_response> send_all(const std::vector<http_request>& requests,
+                                              std::chrono::milliseconds timeout) {
+    std::vector<http_response> responses;
+    responses.reserve(requests.size());
+    for (const http_request& request : requests) responses.push_back(send(request, timeout));
+    return responses;
+  }
   /// Called from the thread that closes the SDK when its deadline has passed: a send in
   /// progress should return soon, and later ones at once. May be called concurrently
   /// with send(); the default does nothing, so a send then runs to its own timeout.
