@@ -116,7 +116,7 @@ TEST_CASE("an exception event becomes a well-formed envelope") {
   CHECK(std::string{event["sdk"]["version"].GetString()} == "0.1.0");
 }
 
-TEST_CASE("a message keeps its template in logentry; a plain one is a message string") {
+TEST_CASE("a message keeps its template in logentry, a plain one is a message string") {
   warden::event event;
   event.event_id = "00000000000000000000000000000001";
   event.level = warden::level::warning;
@@ -151,7 +151,7 @@ TEST_CASE("invalid UTF-8 and control characters still give valid JSON") {
   CHECK(parsed.payload["tags"].HasMember("k\xEF\xBF\xBD"));
 }
 
-TEST_CASE("strings, breadcrumbs and stacks are bounded; huge events still fit") {
+TEST_CASE("strings, breadcrumbs and stacks are bounded, huge events still fit") {
   payload_limits limits;
   limits.max_breadcrumbs = 3;
   limits.max_frames = 4;

@@ -72,7 +72,7 @@ TEST_CASE("a 429 without X-Sentry-Rate-Limits uses Retry-After for all categorie
   CHECK(garbage.limited_until(data_category::error) == kNow + 60s);
 }
 
-TEST_CASE("Retry-After without a 429 changes nothing; the longest limit wins") {
+TEST_CASE("Retry-After without a 429 changes nothing, the longest limit wins") {
   rate_limits limits;
   limits.update(503, "100", "", kNow, kWallNow);
   CHECK_FALSE(limits.is_limited(data_category::error, kNow));

@@ -30,7 +30,7 @@ warden::sdk::detail::dsn dsn_for(const recording_server& server) {
 
 }  // namespace
 
-TEST_CASE("an envelope arrives with auth, type and the body intact; large ones gzipped") {
+TEST_CASE("an envelope arrives with auth, type and the body intact, large ones gzipped") {
   recording_server server;
   curl_transport transport{curl_settings{}};
   const auto target = dsn_for(server);

@@ -1,0 +1,646 @@
+#include "server/sink_server.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "ingest/auth.hpp"
+#include "ingest/body.hpp"
+#include "ingest/envelope.hpp"
+#include "ingest/json.hpp"
+#include "ingest/status.hpp"
+
+namespace warden::sink {
+namespace {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// The ingest paths, whose bodies the sink decodes itself (within its limits).
+constexpr const char* kIngestPath = R"(/api/(\d+)/(envelope|store)/?)";
+// httplib inflates any body whose Content-Encoding it knows, with no bound; the header is
+// moved here before it sees it, so decode_body() does it instead.
+constexpr const char* kEncodingHeader = "X-Warden-Content-Encoding";
+// Requests wait for their batch to commit: many threads keep the batches full.
+constexpr std::size_t kServerThreads = 64;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The metrics reason for a refusal with `status`.
+std::string reason_for(int status) {
+  switch (status) {
+    case 400:
+      return "invalid";
+    case 401:
+      return "bad_auth";
+    case 403:
+      return "forbidden";
+    case 413:
+      return "too_large";
+    case 429:
+      return "rate_limited";
+    case 503:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+std::string json_detail(std::string_view detail) {
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("detail");
+  out.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
+  out.EndObject();
+  return buffer.GetString();
+}
+
+std::string json_detail(const absl::Status& error) {
+  return json_detail(std::string{error.message()});
+}
+
+void write_string(json_writer& out, std::string_view key, std::string_view value) {
+  out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  out.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void write_int(json_writer& out, std::string_view key, std::int64_t value) {
+  out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  out.Int64(value);
+}
+
+void write_issue(json_writer& out, const issue_row& issue) {
+  out.StartObject();
+  write_int(out, "id", issue.id);
+  write_int(out, "project_id", issue.project_id);
+  write_string(out, "title", issue.title);
+  write_string(out, "culprit", issue.culprit);
+  out.Key("owner");
+  out.StartObject();
+  write_string(out, "team", issue.team);
+  write_string(out, "function", issue.function);
+  write_string(out, "product", issue.product);
+  write_string(out, "source", issue.owner_source);
+  out.EndObject();
+  write_string(out, "level", issue.level);
+  write_string(out, "status", issue.status);
+  write_string(out, "substatus", issue.substatus);
+  if (issue.resolved_in_release)
+    write_string(out, "resolved_in_release", *issue.resolved_in_release);
+  if (issue.muted_until_ms) write_int(out, "muted_until", *issue.muted_until_ms);
+  if (issue.muted_remaining) write_int(out, "muted_remaining", *issue.muted_remaining);
+  write_int(out, "count", issue.event_count);
+  write_int(out, "user_count", issue.user_count);
+  write_int(out, "first_seen", issue.first_seen_ms);
+  write_int(out, "last_seen", issue.last_seen_ms);
+  write_string(out, "first_release", issue.first_release);
+  write_string(out, "last_release", issue.last_release);
+  write_string(out, "latest_event_id", issue.latest_event_id);
+  out.Key("grouping");
+  out.StartObject();
+  write_string(out, "hash", issue.group_hash);
+  write_int(out, "version", issue.grouping_version);
+  write_string(out, "kind", issue.grouping_kind);
+  out.Key("components");
+  out.RawValue(issue.grouping_components.data(), issue.grouping_components.size(),
+               rapidjson::kArrayType);
+  out.EndObject();
+  out.EndObject();
+}
+
+// A query parameter as a number; nullopt when absent, an error when not a number.
+absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request& request,
+                                                         const std::string& name) {
+  if (!request.has_param(name)) return std::optional<std::int64_t>{};
+  std::int64_t value = 0;
+  if (!absl::SimpleAtoi(request.get_param_value(name), &value)) {
+    return absl::InvalidArgumentError(fmt::format("parameter {} must be a number", name));
+  }
+  return std::optional<std::int64_t>{value};
+}
+
+}  // namespace
+
+void sink_metrics::accepted(const std::string& type) {
+  const std::lock_guard<std::mutex> lock{mu_};
+  ++accepted_[type];
+}
+
+void sink_metrics::rejected(const std::string& reason) {
+  const std::lock_guard<std::mutex> lock{mu_};
+  ++rejected_[reason];
+}
+
+void sink_metrics::discarded_by_sdk(const std::string& reason, const std::string& category,
+                                    std::int64_t n) {
+  const std::lock_guard<std::mutex> lock{mu_};
+  discarded_[{reason, category}] += n;
+}
+
+void sink_metrics::write_latency(double seconds) {
+  static constexpr double kBounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 1.0};
+  const std::lock_guard<std::mutex> lock{mu_};
+  ++writes_;
+  write_seconds_ += seconds;
+  for (std::size_t i = 0; i < std::size(kBounds); ++i) {
+    if (seconds <= kBounds[i]) ++write_buckets_[i];
+  }
+}
+
+std::string sink_metrics::render(std::size_t queue_depth) const {
+  static constexpr const char* kBounds[] = {"0.001", "0.005", "0.01", "0.05", "0.1", "1"};
+  const std::lock_guard<std::mutex> lock{mu_};
+  std::string text;
+  text +=
+      "# HELP warden_sink_accepted_total Envelope items accepted, by item type.\n"
+      "# TYPE warden_sink_accepted_total counter\n";
+  for (const auto& [type, count] : accepted_) {
+    text += fmt::format("warden_sink_accepted_total{{type=\"{}\"}} {}\n", type, count);
+  }
+  text +=
+      "# HELP warden_sink_rejected_total Requests and items refused, by reason.\n"
+      "# TYPE warden_sink_rejected_total counter\n";
+  for (const auto& [reason, count] : rejected_) {
+    text += fmt::format("warden_sink_rejected_total{{reason=\"{}\"}} {}\n", reason, count);
+  }
+  text +=
+      "# HELP warden_sink_sdk_discarded_total Items SDKs dropped, from client reports.\n"
+      "# TYPE warden_sink_sdk_discarded_total counter\n";
+  for (const auto& [key, count] : discarded_) {
+    text += fmt::format("warden_sink_sdk_discarded_total{{reason=\"{}\",category=\"{}\"}} {}\n",
+                        key.first, key.second, count);
+  }
+  text += fmt::format(
+      "# HELP warden_sink_write_queue_depth Writes waiting for the store's writer.\n"
+      "# TYPE warden_sink_write_queue_depth gauge\n"
+      "warden_sink_write_queue_depth {}\n"
+      "# HELP warden_sink_write_seconds Time from handing an event to the store to its commit.\n"
+      "# TYPE warden_sink_write_seconds histogram\n",
+      queue_depth);
+  for (std::size_t i = 0; i < std::size(kBounds); ++i) {
+    text += fmt::format("warden_sink_write_seconds_bucket{{le=\"{}\"}} {}\n", kBounds[i],
+                        write_buckets_[i]);
+  }
+  text += fmt::format(
+      "warden_sink_write_seconds_bucket{{le=\"+Inf\"}} {}\n"
+      "warden_sink_write_seconds_sum {}\nwarden_sink_write_seconds_count {}\n",
+      writes_, write_seconds_, writes_);
+  return text;
+}
+
+sink_server::sink_server(sink_config config, store& db)
+    : config_(std::move(config)),
+      db_(db),
+      processor_(warden::ownership_rules::parse(config_.ownership_rules)
+                     .rules.value_or(warden::ownership_rules{}),
+                 config_.fallback_owner),
+      limiter_(config_.rate_limits),
+      http_(std::make_unique<httplib::Server>()) {
+  for (const project_config& project : config_.projects) {
+    for (const key_config& key : project.keys) keys_[key.public_key] = {&project, key.revoked};
+  }
+  route();
+}
+
+sink_server::~sink_server() = default;
+
+absl::Status sink_server::bind() {
+  const std::size_t colon = config_.listen.rfind(':');
+  std::string host = config_.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(config_.listen.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(fmt::format("listen: '{}' is not host:port", config_.listen));
+  }
+  if (port == 0) {
+    port_ = http_->bind_to_any_port(host);
+  } else {
+    port_ = http_->bind_to_port(host, port) ? port : -1;
+  }
+  if (port_ <= 0) {
+    return absl::UnavailableError(fmt::format("cannot listen on {}", config_.listen));
+  }
+  return absl::OkStatus();
+}
+
+void sink_server::run() { http_->listen_after_bind(); }
+
+void sink_server::stop() { http_->stop(); }
+
+void sink_server::route() {
+  httplib::Server& http = *http_;
+  http.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  http.set_tcp_nodelay(true);  // else each answer waits for a delayed ACK (40 ms)
+  http.set_keep_alive_max_count(10000);
+  http.set_payload_max_length(config_.limits.max_request_bytes);
+  http.set_pre_routing_handler([](const httplib::Request& request, httplib::Response&) {
+    auto& editable = const_cast<httplib::Request&>(request);
+    const auto encoding = editable.headers.find("Content-Encoding");
+    if (encoding != editable.headers.end() && absl::StartsWith(editable.path, "/api/")) {
+      editable.headers.emplace(kEncodingHeader, encoding->second);
+      editable.headers.erase(encoding);
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  http.Post(kIngestPath, [this](const httplib::Request& request, httplib::Response& response,
+                                const httplib::ContentReader& read) {
+    std::string body;
+    bool too_large = false;
+    const std::size_t limit = config_.limits.max_request_bytes;
+    read([&](const char* data, std::size_t length) {
+      if (body.size() + length > limit) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, length);
+      return true;
+    });
+    if (too_large) {
+      metrics_.rejected("too_large");
+      response.status = 413;
+      response.set_content(json_detail(fmt::format("request body exceeds {} bytes", limit)),
+                           "application/json");
+      return;
+    }
+    ingest(request, response, request.matches[2] == "envelope", std::move(body));
+  });
+  // Browser SDKs ask first (CORS).
+  http.Options(kIngestPath, [](const httplib::Request&, httplib::Response& response) {
+    response.set_header("Access-Control-Allow-Origin", "*");
+    response.set_header("Access-Control-Allow-Methods", "POST, OPTIONS");
+    response.set_header("Access-Control-Allow-Headers",
+                        "Content-Type, Content-Encoding, X-Sentry-Auth, Authorization");
+    response.status = 200;
+  });
+
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok\n", "text/plain");
+  });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(metrics_.render(db_.queue_depth()), "text/plain; version=0.0.4");
+  });
+  const auto api =
+      [this](void (sink_server::*handler)(const httplib::Request&, httplib::Response&)) {
+        return [this, handler](const httplib::Request& request, httplib::Response& response) {
+          if (authorized_for_api(request, response)) (this->*handler)(request, response);
+        };
+      };
+  http.Get("/api/0/issues/?", api(&sink_server::list_issues));
+  http.Get(R"(/api/0/issues/(\d+)/?)", api(&sink_server::show_issue));
+  http.Get(R"(/api/0/issues/(\d+)/events/?)", api(&sink_server::issue_events));
+  http.Put(R"(/api/0/issues/(\d+)/?)", api(&sink_server::update_issue));
+  http.Get("/api/0/owners/?", api(&sink_server::list_owners));
+}
+
+void sink_server::ingest(const httplib::Request& request, httplib::Response& response,
+                         bool envelope_endpoint, std::string raw_body) {
+  const auto refuse = [&](const absl::Status& error) {
+    response.status = http_status(error);
+    metrics_.rejected(reason_for(response.status));
+    response.set_header("X-Sentry-Error", std::string{error.message()});
+    response.set_content(json_detail(error), "application/json");
+  };
+  const std::string query_key = request.get_param_value("sentry_key");
+  const std::string query_version = request.get_param_value("sentry_version");
+  const std::string query_client = request.get_param_value("sentry_client");
+  const std::string auth_header = request.get_header_value("X-Sentry-Auth");
+  const std::string authorization = request.get_header_value("Authorization");
+  const std::string user_agent = request.get_header_value("User-Agent");
+  auth_inputs inputs{auth_header,  authorization, query_key, query_version,
+                     query_client, user_agent,    {}};
+  absl::StatusOr<credentials> sender = authenticate(inputs);
+  // Without other credentials an envelope may carry its DSN: decode first, then retry.
+  const bool may_use_dsn =
+      envelope_endpoint && !sender.ok() &&
+      absl::StrContains(sender.status().message(), "missing authorization information");
+  if (!sender.ok() && !may_use_dsn) return refuse(sender.status());
+
+  absl::StatusOr<std::string> body = decode_body(request.get_header_value(kEncodingHeader),
+                                                 raw_body, config_.limits.max_decoded_bytes);
+  if (!body.ok()) return refuse(body.status());
+  raw_body.clear();
+
+  envelope parsed;
+  if (envelope_endpoint) {
+    envelope_limits limits;
+    limits.max_envelope_bytes = config_.limits.max_decoded_bytes;
+    limits.max_items = config_.limits.max_items;
+    limits.max_event_bytes = config_.limits.max_event_bytes;
+    limits.max_attachment_bytes = config_.limits.max_attachment_bytes;
+    absl::StatusOr<envelope> read = parse_envelope(*body, limits);
+    if (!read.ok()) return refuse(read.status());
+    parsed = *std::move(read);
+    if (may_use_dsn) {
+      inputs.envelope_dsn = parsed.dsn;
+      sender = authenticate(inputs);
+      if (!sender.ok()) return refuse(sender.status());
+    }
+  } else {
+    if (body->size() > config_.limits.max_event_bytes) {
+      return refuse(
+          absl::OutOfRangeError(fmt::format("event of {} bytes exceeds max_event_bytes {}",
+                                            body->size(), config_.limits.max_event_bytes)));
+    }
+    envelope_item event_item;
+    event_item.type = "event";
+    event_item.payload = *body;
+    parsed.items.push_back(event_item);
+  }
+
+  const auto key = keys_.find(sender->public_key);
+  if (key == keys_.end()) {
+    return refuse(absl::PermissionDeniedError("unknown public key"));
+  }
+  const project_config& project = *key->second.project;
+  std::uint64_t url_project = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &url_project));
+  if (key->second.revoked) return refuse(absl::PermissionDeniedError("the key is revoked"));
+  if (project.disabled) {
+    return refuse(absl::PermissionDeniedError(fmt::format("project {} is disabled", project.id)));
+  }
+  if (project.id != url_project ||
+      (sender->dsn_project_id && *sender->dsn_project_id != project.id)) {
+    return refuse(absl::PermissionDeniedError(
+        fmt::format("the key does not belong to project {}", url_project)));
+  }
+
+  const json_limits limits{config_.limits.max_json_depth, config_.limits.max_string_bytes};
+  const std::int64_t received = now_ms();
+  std::string event_id;
+  std::optional<rate_decision> limited;
+  for (const envelope_item& item : parsed.items) {
+    if (item.type == "event") {
+      absl::StatusOr<rapidjson::Document> document = parse_json(item.payload, limits);
+      if (!document.ok()) return refuse(document.status());
+      absl::StatusOr<event_record> record =
+          processor_.process(*document, project, parsed.event_id, received);
+      if (!record.ok()) return refuse(record.status());
+      const rate_decision verdict = limiter_.admit(
+          project, fmt::format("{}/{}/{}", record->team, record->function, record->product),
+          rate_limiter::clock::now());
+      if (!verdict.allowed) {
+        limited = verdict;
+        continue;
+      }
+      event_id = record->event_id;
+      const auto started = std::chrono::steady_clock::now();
+      absl::StatusOr<write_result> stored = db_.write(*std::move(record));
+      metrics_.write_latency(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      if (!stored.ok()) return refuse(stored.status());
+      metrics_.accepted("event");
+    } else if (item.type == "client_report") {
+      absl::StatusOr<rapidjson::Document> report = parse_json(item.payload, limits);
+      if (!report.ok()) return refuse(report.status());
+      const auto discarded =
+          report->IsObject() ? report->FindMember("discarded_events") : report->MemberEnd();
+      if (discarded != report->MemberEnd() && discarded->value.IsArray()) {
+        for (const auto& entry : discarded->value.GetArray()) {
+          if (!entry.IsObject() || !entry.HasMember("reason") || !entry["reason"].IsString() ||
+              !entry.HasMember("category") || !entry["category"].IsString() ||
+              !entry.HasMember("quantity") || !entry["quantity"].IsInt64()) {
+            continue;
+          }
+          metrics_.discarded_by_sdk(entry["reason"].GetString(), entry["category"].GetString(),
+                                    entry["quantity"].GetInt64());
+        }
+      }
+      metrics_.accepted("client_report");
+    } else {
+      // Transactions, spans, sessions and attachments are counted; what the sink keeps of
+      // them comes with performance monitoring. Unknown types are skipped.
+      metrics_.accepted(item.type);
+    }
+  }
+  if (limited) {
+    metrics_.rejected("rate_limited");
+    const auto seconds = limited->retry_after.count();
+    response.status = 429;
+    response.set_header("Retry-After", std::to_string(seconds));
+    response.set_header("X-Sentry-Rate-Limits", fmt::format("{}:error;default:{}:{}", seconds,
+                                                            limited->scope, limited->reason));
+    response.set_content(json_detail(fmt::format("rate limited ({})", limited->reason)),
+                         "application/json");
+    return;
+  }
+  response.set_content(event_id.empty() ? "{}" : fmt::format(R"({{"id":"{}"}})", event_id),
+                       "application/json");
+}
+
+bool sink_server::authorized_for_api(const httplib::Request& request,
+                                     httplib::Response& response) const {
+  if (config_.api_token.empty()) return true;  // allowed on loopback only (config check)
+  if (request.get_header_value("Authorization") == "Bearer " + config_.api_token) return true;
+  response.status = 401;
+  response.set_header("WWW-Authenticate", "Bearer");
+  response.set_content(json_detail("a valid Bearer token is required"), "application/json");
+  return false;
+}
+
+void sink_server::list_issues(const httplib::Request& request, httplib::Response& response) {
+  issue_filter filter;
+  filter.team = request.get_param_value("team");
+  filter.function = request.get_param_value("function");
+  filter.product = request.get_param_value("product");
+  filter.status = request.get_param_value("status");
+  filter.level = request.get_param_value("level");
+  filter.environment = request.get_param_value("environment");
+  filter.release = request.get_param_value("release");
+  const auto bad = [&](const absl::Status& error) {
+    response.status = 400;
+    response.set_content(json_detail(error), "application/json");
+  };
+  for (const auto& [name, target] :
+       {std::pair<const char*, std::optional<std::int64_t>*>{"project", &filter.project_id},
+        {"since", &filter.seen_since_ms},
+        {"until", &filter.seen_before_ms}}) {
+    absl::StatusOr<std::optional<std::int64_t>> value = number_param(request, name);
+    if (!value.ok()) return bad(value.status());
+    *target = *value;
+  }
+  absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
+  if (!limit.ok()) return bad(limit.status());
+  filter.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(100), 1, 1000));
+  // The cursor is "<last_seen>:<id>" of the last issue of the previous page.
+  if (request.has_param("cursor")) {
+    const std::string cursor = request.get_param_value("cursor");
+    const std::size_t colon = cursor.find(':');
+    std::int64_t last_seen = 0;
+    std::int64_t id = 0;
+    if (colon == std::string::npos || !absl::SimpleAtoi(cursor.substr(0, colon), &last_seen) ||
+        !absl::SimpleAtoi(cursor.substr(colon + 1), &id)) {
+      return bad(absl::InvalidArgumentError("cursor must be <last_seen>:<id>"));
+    }
+    filter.after = {last_seen, id};
+  }
+  absl::StatusOr<std::vector<issue_row>> found = db_.issues(filter);
+  if (!found.ok()) {
+    response.status = http_status(found.status());
+    response.set_content(json_detail(found.status()), "application/json");
+    return;
+  }
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("issues");
+  out.StartArray();
+  for (const issue_row& issue : *found) write_issue(out, issue);
+  out.EndArray();
+  if (static_cast<int>(found->size()) == filter.limit) {
+    write_string(out, "next_cursor",
+                 fmt::format("{}:{}", found->back().last_seen_ms, found->back().id));
+  }
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::show_issue(const httplib::Request& request, httplib::Response& response) {
+  std::int64_t id = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
+  absl::StatusOr<std::optional<issue_row>> found = db_.issue(id);
+  absl::StatusOr<std::vector<std::string>> latest = db_.issue_events(id, 1);
+  if (!found.ok() || !latest.ok()) {
+    const absl::Status& error = !found.ok() ? found.status() : latest.status();
+    response.status = http_status(error);
+    response.set_content(json_detail(error), "application/json");
+    return;
+  }
+  if (!found->has_value()) {
+    response.status = 404;
+    response.set_content(json_detail(fmt::format("no issue {}", id)), "application/json");
+    return;
+  }
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("issue");
+  write_issue(out, **found);
+  if (!latest->empty()) {
+    out.Key("latest_event");
+    out.RawValue(latest->front().data(), latest->front().size(), rapidjson::kObjectType);
+  }
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::issue_events(const httplib::Request& request, httplib::Response& response) {
+  std::int64_t id = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
+  absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
+  if (!limit.ok()) {
+    response.status = 400;
+    response.set_content(json_detail(limit.status()), "application/json");
+    return;
+  }
+  absl::StatusOr<std::vector<std::string>> events = db_.issue_events(
+      id, static_cast<int>(std::clamp<std::int64_t>(limit->value_or(50), 1, 1000)));
+  if (!events.ok()) {
+    response.status = http_status(events.status());
+    response.set_content(json_detail(events.status()), "application/json");
+    return;
+  }
+  std::string body = "{\"events\":[";
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    if (i > 0) body += ',';
+    body += (*events)[i];
+  }
+  body += "]}";
+  response.set_content(body, "application/json");
+}
+
+void sink_server::update_issue(const httplib::Request& request, httplib::Response& response) {
+  std::int64_t id = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
+  const auto bad = [&](std::string_view message) {
+    response.status = 400;
+    response.set_content(json_detail(message), "application/json");
+  };
+  absl::StatusOr<rapidjson::Document> body = parse_json(request.body, json_limits{});
+  if (!body.ok()) return bad(std::string{body.status().message()});
+  if (!body->IsObject() || !body->HasMember("status") || !(*body)["status"].IsString()) {
+    return bad(R"(the body must be {"status": "resolved" | "resolved_in_next_release" | )"
+               R"("unresolved" | "muted" | "unmuted", ...})");
+  }
+  status_change change;
+  const std::string status = (*body)["status"].GetString();
+  if (status == "resolved") {
+    change.what = status_change::action::resolve;
+  } else if (status == "resolved_in_next_release") {
+    change.what = status_change::action::resolve_in_next_release;
+  } else if (status == "unresolved") {
+    change.what = status_change::action::unresolve;
+  } else if (status == "unmuted") {
+    change.what = status_change::action::unmute;
+  } else if (status == "muted") {
+    change.what = status_change::action::mute;
+    for (const auto& [name, target] :
+         {std::pair<const char*, std::optional<std::int64_t>*>{"until", &change.mute_until_ms},
+          {"events", &change.mute_events}}) {
+      if (!body->HasMember(name)) continue;
+      if (!(*body)[name].IsInt64() || (*body)[name].GetInt64() <= 0) {
+        return bad(fmt::format("{} must be a positive integer", name));
+      }
+      *target = (*body)[name].GetInt64();
+    }
+  } else {
+    return bad(fmt::format("unknown status '{}'", status));
+  }
+  change.actor = body->HasMember("actor") && (*body)["actor"].IsString()
+                     ? (*body)["actor"].GetString()
+                     : "api";
+  change.at_ms = now_ms();
+  absl::StatusOr<issue_row> changed = db_.change_status(id, change);
+  if (!changed.ok()) {
+    response.status = absl::IsNotFound(changed.status()) ? 404 : http_status(changed.status());
+    response.set_content(json_detail(changed.status()), "application/json");
+    return;
+  }
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  write_issue(out, *changed);
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::list_owners(const httplib::Request&, httplib::Response& response) {
+  absl::StatusOr<std::vector<owner_count>> counts = db_.owner_counts();
+  if (!counts.ok()) {
+    response.status = http_status(counts.status());
+    response.set_content(json_detail(counts.status()), "application/json");
+    return;
+  }
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("owners");
+  out.StartArray();
+  for (const owner_count& count : *counts) {
+    out.StartObject();
+    write_int(out, "project_id", count.project_id);
+    write_string(out, "team", count.team);
+    write_string(out, "function", count.function);
+    write_string(out, "product", count.product);
+    write_string(out, "source", count.owner_source);
+    write_int(out, "events", count.events);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+}  // namespace warden::sink

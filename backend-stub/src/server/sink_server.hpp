@@ -1,0 +1,104 @@
+// warden-sink's HTTP side: Sentry's ingest endpoints, the query API, /healthz and
+// /metrics, on cpp-httplib with TCP_NODELAY and a thread pool sized for requests that
+// wait for their batch to commit.
+//
+//   sink_server server{config, db};
+//   if (absl::Status bound = server.bind(); !bound.ok()) return fail(bound);
+//   std::thread serving{[&] { server.run(); }};
+//   ...                      // SIGTERM
+//   server.stop();           // in-flight requests finish; then the store commits
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "server/config.hpp"
+#include "server/event_processor.hpp"
+#include "server/rate_limiter.hpp"
+#include "store/store.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace warden::sink {
+
+/// Counters behind /metrics. Thread-safe.
+class sink_metrics final {
+ public:
+  /// One more item of `type` accepted.
+  void accepted(const std::string& type);
+  /// One request or item refused, by reason (e.g. "bad_auth", "too_large", "rate_limited").
+  void rejected(const std::string& reason);
+  /// Discards SDKs reported in client reports.
+  void discarded_by_sdk(const std::string& reason, const std::string& category, std::int64_t n);
+  /// One store write took `seconds`.
+  void write_latency(double seconds);
+  /// Prometheus text exposition; `queue_depth` is the store's.
+  std::string render(std::size_t queue_depth) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::int64_t> accepted_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::int64_t> rejected_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::int64_t> discarded_ ABSL_GUARDED_BY(mu_);
+  std::int64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  double write_seconds_ ABSL_GUARDED_BY(mu_) = 0;
+  std::int64_t write_buckets_[6] ABSL_GUARDED_BY(mu_) = {};
+};
+
+class sink_server final {
+ public:
+  /// Serves `config`'s projects from `db`, which must outlive the server.
+  sink_server(sink_config config, store& db);
+  ~sink_server();
+  sink_server(const sink_server&) = delete;
+  sink_server& operator=(const sink_server&) = delete;
+
+  /// Binds the listen address; after it, port() is known. Unavailable when the address
+  /// is taken.
+  absl::Status bind();
+  /// Serves until stop(); blocks.
+  void run();
+  /// Stops accepting, lets requests in progress finish, then run() returns. Any thread.
+  void stop();
+  /// The bound port.
+  int port() const { return port_; }
+  /// The config in use, with the default project filled in.
+  const sink_config& config() const { return config_; }
+
+ private:
+  struct key_entry {
+    const project_config* project;
+    bool revoked;
+  };
+  void route();
+  void ingest(const httplib::Request& request, httplib::Response& response, bool envelope_endpoint,
+              std::string raw_body);
+  bool authorized_for_api(const httplib::Request& request, httplib::Response& response) const;
+  void list_issues(const httplib::Request& request, httplib::Response& response);
+  void show_issue(const httplib::Request& request, httplib::Response& response);
+  void issue_events(const httplib::Request& request, httplib::Response& response);
+  void update_issue(const httplib::Request& request, httplib::Response& response);
+  void list_owners(const httplib::Request& request, httplib::Response& response);
+
+  sink_config config_;
+  store& db_;
+  event_processor processor_;
+  rate_limiter limiter_;
+  sink_metrics metrics_;
+  absl::flat_hash_map<std::string, key_entry> keys_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+};
+
+}  // namespace warden::sink

@@ -1,0 +1,146 @@
+#include "store/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <string>
+
+namespace warden::sink {
+namespace {
+
+// Append only: a released migration never changes. Times are Unix milliseconds.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: issues, their events, facets (levels, environments, releases), distinct users,
+    // state changes, event counts per owner, and settings the sink generated.
+    R"sql(
+CREATE TABLE issues (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL,
+  group_hash TEXT NOT NULL,
+  grouping_version INTEGER NOT NULL,
+  grouping_kind TEXT NOT NULL,
+  grouping_components TEXT NOT NULL,   -- JSON array of what was hashed
+  title TEXT NOT NULL,
+  culprit TEXT NOT NULL,
+  team TEXT NOT NULL,
+  function TEXT NOT NULL,
+  product TEXT NOT NULL,
+  owner_source TEXT NOT NULL,           -- sdk, rules, fallback
+  level TEXT NOT NULL,                  -- of the latest event
+  status TEXT NOT NULL DEFAULT 'unresolved',    -- unresolved, resolved, muted
+  substatus TEXT NOT NULL DEFAULT 'new',        -- new, ongoing, regressed, unmuted, ...
+  resolved_in_release TEXT,             -- resolved in the release after this one
+  muted_until INTEGER,                  -- muted until this time
+  muted_remaining INTEGER,              -- muted for this many more events
+  event_count INTEGER NOT NULL,
+  user_count INTEGER NOT NULL DEFAULT 0,
+  stored_events INTEGER NOT NULL DEFAULT 0,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  first_release TEXT NOT NULL,
+  last_release TEXT NOT NULL,
+  latest_event_id TEXT NOT NULL,
+  UNIQUE (project_id, group_hash)
+);
+CREATE INDEX issues_by_owner ON issues (team, function, product, last_seen);
+CREATE INDEX issues_by_last_seen ON issues (last_seen);
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  issue_id INTEGER NOT NULL REFERENCES issues (id),
+  received INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  release TEXT NOT NULL,
+  user_key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  UNIQUE (project_id, event_id)
+);
+CREATE INDEX events_by_issue ON events (issue_id, id);
+CREATE INDEX events_by_received ON events (received);
+
+-- Ids of recent events, so a retried envelope is not counted twice even when its event
+-- was no longer kept; bounded in number (store_options::max_recent_event_ids).
+CREATE TABLE recent_event_ids (
+  project_id INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  issue_id INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  PRIMARY KEY (project_id, event_id)
+) WITHOUT ROWID;
+CREATE INDEX recent_event_ids_by_received ON recent_event_ids (received);
+
+CREATE TABLE issue_facets (
+  issue_id INTEGER NOT NULL REFERENCES issues (id),
+  facet TEXT NOT NULL,                  -- level, environment, release
+  value TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (issue_id, facet, value)
+) WITHOUT ROWID;
+
+CREATE TABLE issue_users (
+  issue_id INTEGER NOT NULL REFERENCES issues (id),
+  user_key TEXT NOT NULL,
+  PRIMARY KEY (issue_id, user_key)
+) WITHOUT ROWID;
+
+CREATE TABLE issue_activity (
+  id INTEGER PRIMARY KEY,
+  issue_id INTEGER NOT NULL REFERENCES issues (id),
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,                  -- "warden-sink" for automatic changes
+  action TEXT NOT NULL,                 -- first_seen, regressed, resolved, muted, ...
+  detail TEXT NOT NULL
+);
+CREATE INDEX issue_activity_by_issue ON issue_activity (issue_id, id);
+
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,                -- e.g. the generated key of the default project
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE owner_counts (
+  project_id INTEGER NOT NULL,
+  team TEXT NOT NULL,
+  function TEXT NOT NULL,
+  product TEXT NOT NULL,
+  owner_source TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (project_id, team, function, product, owner_source)
+) WITHOUT ROWID;
+)sql",
+};
+
+}  // namespace
+
+int current_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+absl::Status migrate(sqlite_db& db) {
+  absl::StatusOr<std::int64_t> version = db.query_int("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version > current_schema_version()) {
+    return absl::FailedPreconditionError(
+        fmt::format("the database has schema version {}, newer than this warden-sink's {}; "
+                    "use a newer warden-sink",
+                    *version, current_schema_version()));
+  }
+  for (auto next = static_cast<std::size_t>(*version); next < kMigrations.size(); ++next) {
+    WARDEN_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+    absl::Status applied = db.exec(kMigrations[next]);
+    if (applied.ok()) applied = db.exec(fmt::format("PRAGMA user_version = {}", next + 1));
+    if (!applied.ok()) {
+      static_cast<void>(db.exec("ROLLBACK"));
+      return absl::Status{applied.code(), fmt::format("schema migration {} failed: {}", next + 1,
+                                                      std::string{applied.message()})};
+    }
+    WARDEN_RETURN_IF_ERROR(db.exec("COMMIT"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace warden::sink

@@ -1,0 +1,105 @@
+// A thin RAII layer over SQLite's C API: a connection and prepared statements whose
+// errors come back as absl::Status with SQLite's message. Internal to warden-sink.
+//
+//   auto db = sqlite_db::open(path);
+//   auto insert = db->prepare("INSERT INTO t(a, b) VALUES (?, ?)");
+//   insert->bind(1, 42).bind(2, "text");
+//   absl::Status done = insert->run();
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace warden::sink {
+
+#define WARDEN_DETAIL_CONCAT_INNER(a, b) a##b
+#define WARDEN_DETAIL_CONCAT(a, b) WARDEN_DETAIL_CONCAT_INNER(a, b)
+
+/// Returns from the enclosing function when `expr` (an absl::Status) is not OK.
+#define WARDEN_RETURN_IF_ERROR(expr) \
+  WARDEN_DETAIL_RETURN_IF_ERROR(expr, WARDEN_DETAIL_CONCAT(warden_detail_status_, __LINE__))
+#define WARDEN_DETAIL_RETURN_IF_ERROR(expr, status)          \
+  switch (0)                                                 \
+  case 0:                                                    \
+  default:                                                   \
+    if (const ::absl::Status status = (expr); status.ok()) { \
+    } else /* abseil's dangling-else guard */                \
+      return status
+
+/// A prepared statement; reset and rebound for each use. One thread at a time.
+class sqlite_statement final {
+ public:
+  sqlite_statement(sqlite3* db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
+  sqlite_statement(const sqlite_statement&) = delete;
+  sqlite_statement& operator=(const sqlite_statement&) = delete;
+  ~sqlite_statement() { sqlite3_finalize(statement_); }
+
+  /// Binds parameter `index` (1-based). Text is copied by SQLite.
+  sqlite_statement& bind(int index, std::int64_t value);
+  sqlite_statement& bind(int index, std::string_view value);
+  sqlite_statement& bind(int index, const char* value) {
+    return bind(index, std::string_view{value});
+  }
+  /// Binds NULL.
+  sqlite_statement& bind_null(int index);
+  /// Binds `value`, or NULL when it is empty.
+  sqlite_statement& bind_optional(int index, const std::optional<std::int64_t>& value);
+  sqlite_statement& bind_optional(int index, const std::optional<std::string>& value);
+
+  /// Steps once: true when a row is ready, false when done.
+  absl::StatusOr<bool> step();
+  /// Steps to the end (a statement without rows), then resets for the next use.
+  absl::Status run();
+  /// Resets and clears bindings, ready for the next use.
+  void reset();
+
+  std::int64_t column_int(int index) const { return sqlite3_column_int64(statement_, index); }
+  std::string column_text(int index) const;
+  bool column_null(int index) const {
+    return sqlite3_column_type(statement_, index) == SQLITE_NULL;
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* statement_;
+};
+
+/// One connection. Not thread-safe: each thread uses its own.
+class sqlite_db final {
+ public:
+  /// Opens (creating when missing) the database at `path`.
+  static absl::StatusOr<std::unique_ptr<sqlite_db>> open(const std::string& path);
+  sqlite_db(const sqlite_db&) = delete;
+  sqlite_db& operator=(const sqlite_db&) = delete;
+  ~sqlite_db() { sqlite3_close_v2(db_); }
+
+  /// Runs one or more statements without parameters.
+  absl::Status exec(const std::string& sql);
+  /// Compiles `sql` into a statement.
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> prepare(std::string_view sql);
+  /// Rows changed by the last INSERT, UPDATE or DELETE.
+  std::int64_t changes() const { return sqlite3_changes64(db_); }
+  /// The rowid of the last INSERT.
+  std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+  /// The single integer a query like "PRAGMA user_version" returns.
+  absl::StatusOr<std::int64_t> query_int(std::string_view sql);
+
+ private:
+  explicit sqlite_db(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+/// The status for SQLite result `code` on `db` (nullptr: from the code alone):
+/// Unavailable for a full disk or a busy, locked or unopenable database (worth retrying
+/// later; answered 503), Internal otherwise.
+absl::Status sqlite_error(sqlite3* db, int code, std::string_view context);
+
+}  // namespace warden::sink

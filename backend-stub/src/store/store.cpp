@@ -1,0 +1,615 @@
+#include "store/store.hpp"
+
+#include <fmt/format.h>
+
+#include <utility>
+#include <variant>
+
+#include "store/schema.hpp"
+
+namespace warden::sink {
+namespace {
+
+constexpr const char* kIssueColumns =
+    "id, project_id, group_hash, grouping_version, grouping_kind, grouping_components, title, "
+    "culprit, team, function, product, owner_source, level, status, substatus, "
+    "resolved_in_release, muted_until, muted_remaining, event_count, user_count, "
+    "stored_events, first_seen, last_seen, first_release, last_release, latest_event_id";
+
+issue_row read_issue(const sqlite_statement& row) {
+  issue_row issue;
+  issue.id = row.column_int(0);
+  issue.project_id = row.column_int(1);
+  issue.group_hash = row.column_text(2);
+  issue.grouping_version = static_cast<int>(row.column_int(3));
+  issue.grouping_kind = row.column_text(4);
+  issue.grouping_components = row.column_text(5);
+  issue.title = row.column_text(6);
+  issue.culprit = row.column_text(7);
+  issue.team = row.column_text(8);
+  issue.function = row.column_text(9);
+  issue.product = row.column_text(10);
+  issue.owner_source = row.column_text(11);
+  issue.level = row.column_text(12);
+  issue.status = row.column_text(13);
+  issue.substatus = row.column_text(14);
+  if (!row.column_null(15)) issue.resolved_in_release = row.column_text(15);
+  if (!row.column_null(16)) issue.muted_until_ms = row.column_int(16);
+  if (!row.column_null(17)) issue.muted_remaining = row.column_int(17);
+  issue.event_count = row.column_int(18);
+  issue.user_count = row.column_int(19);
+  issue.stored_events = row.column_int(20);
+  issue.first_seen_ms = row.column_int(21);
+  issue.last_seen_ms = row.column_int(22);
+  issue.first_release = row.column_text(23);
+  issue.last_release = row.column_text(24);
+  issue.latest_event_id = row.column_text(25);
+  return issue;
+}
+
+}  // namespace
+
+// The writer's prepared statements, compiled once.
+struct store::statements {
+  statements(sqlite_db& database, const store_options& options)
+      : db(database),
+        max_events_per_issue(options.max_events_per_issue),
+        max_recent_event_ids(options.max_recent_event_ids) {}
+
+  sqlite_db& db;
+  std::int64_t max_events_per_issue;
+  std::int64_t max_recent_event_ids;
+  std::int64_t recent_event_ids = 0;  // rows in recent_event_ids
+  std::unique_ptr<sqlite_statement> find_event, find_issue, insert_issue, update_issue,
+      insert_event, count_facet, add_user, count_user, trim_events, record_activity, count_owner,
+      select_issue, set_status, delete_old_events, recount_stored, cap_stored, upsert_setting,
+      find_recent, remember_recent, forget_recent;
+
+  static absl::StatusOr<std::unique_ptr<statements>> prepare(sqlite_db& db,
+                                                             const store_options& options) {
+    auto prepared = std::make_unique<statements>(db, options);
+    const std::pair<std::unique_ptr<sqlite_statement>*, std::string> all[] = {
+        {&prepared->find_event,
+         "SELECT issue_id FROM events WHERE project_id = ? AND event_id = ?"},
+        {&prepared->find_issue,
+         "SELECT id, status, resolved_in_release, muted_until, muted_remaining, substatus "
+         "FROM issues WHERE project_id = ? AND group_hash = ?"},
+        {&prepared->insert_issue,
+         "INSERT INTO issues (project_id, group_hash, grouping_version, grouping_kind, "
+         "grouping_components, title, culprit, team, function, product, owner_source, level, "
+         "event_count, first_seen, last_seen, first_release, last_release, latest_event_id) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"},
+        {&prepared->update_issue,
+         "UPDATE issues SET event_count = event_count + 1, level = ?2, "
+         "last_seen = max(last_seen, ?3), latest_event_id = ?4, "
+         "last_release = CASE WHEN ?5 = '' THEN last_release ELSE ?5 END, "
+         "status = ?6, substatus = ?7, resolved_in_release = ?8, muted_until = ?9, "
+         "muted_remaining = ?10, stored_events = stored_events + 1 "
+         "WHERE id = ?1 RETURNING event_count, stored_events"},
+        {&prepared->insert_event,
+         "INSERT INTO events (project_id, event_id, issue_id, received, timestamp, level, "
+         "environment, release, user_key, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&prepared->count_facet,
+         "INSERT INTO issue_facets VALUES (?1, ?2, ?3, 1, ?4, ?4) ON CONFLICT DO UPDATE SET "
+         "count = count + 1, last_seen = max(last_seen, excluded.last_seen)"},
+        {&prepared->add_user, "INSERT OR IGNORE INTO issue_users VALUES (?, ?)"},
+        {&prepared->count_user, "UPDATE issues SET user_count = user_count + 1 WHERE id = ?"},
+        {&prepared->trim_events,
+         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ?1 "
+         "ORDER BY id LIMIT ?2)"},
+        {&prepared->record_activity,
+         "INSERT INTO issue_activity (issue_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)"},
+        {&prepared->count_owner,
+         "INSERT INTO owner_counts VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO UPDATE SET "
+         "events = events + 1"},
+        {&prepared->select_issue, fmt::format("SELECT {} FROM issues WHERE id = ?", kIssueColumns)},
+        {&prepared->set_status,
+         "UPDATE issues SET status = ?2, substatus = ?3, resolved_in_release = ?4, "
+         "muted_until = ?5, muted_remaining = ?6 WHERE id = ?1"},
+        {&prepared->delete_old_events,
+         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? LIMIT 10000)"},
+        {&prepared->cap_stored, "UPDATE issues SET stored_events = ?2 WHERE id = ?1"},
+        {&prepared->find_recent,
+         "SELECT issue_id FROM recent_event_ids WHERE project_id = ? AND event_id = ?"},
+        {&prepared->remember_recent, "INSERT INTO recent_event_ids VALUES (?, ?, ?, ?)"},
+        {&prepared->forget_recent,
+         "DELETE FROM recent_event_ids WHERE (project_id, event_id) IN (SELECT project_id, "
+         "event_id FROM recent_event_ids ORDER BY received LIMIT ?)"},
+        {&prepared->upsert_setting,
+         "INSERT INTO settings VALUES (?1, ?2) ON CONFLICT DO UPDATE SET value = ?2"},
+        {&prepared->recount_stored,
+         "UPDATE issues SET stored_events = (SELECT count(*) FROM events WHERE issue_id = "
+         "issues.id) WHERE stored_events > 0"},
+    };
+    for (const auto& [target, sql] : all) {
+      absl::StatusOr<std::unique_ptr<sqlite_statement>> statement = db.prepare(sql);
+      if (!statement.ok()) return statement.status();
+      *target = *std::move(statement);
+    }
+    absl::StatusOr<std::int64_t> remembered = db.query_int("SELECT count(*) FROM recent_event_ids");
+    if (!remembered.ok()) return remembered.status();
+    prepared->recent_event_ids = *remembered;
+    return prepared;
+  }
+
+  absl::Status activity(std::int64_t issue_id, std::int64_t at, std::string_view actor,
+                        std::string_view action, std::string_view detail) {
+    record_activity->bind(1, issue_id).bind(2, at).bind(3, actor).bind(4, action).bind(5, detail);
+    return record_activity->run();
+  }
+
+  absl::Status count(std::int64_t issue_id, std::string_view facet, std::string_view value,
+                     std::int64_t at) {
+    if (value.empty()) return absl::OkStatus();
+    count_facet->bind(1, issue_id).bind(2, facet).bind(3, value).bind(4, at);
+    return count_facet->run();
+  }
+
+  // The issue of the event `event_id` if it was stored before (recently, or still kept).
+  absl::StatusOr<std::optional<std::int64_t>> stored_before(std::int64_t project_id,
+                                                            const std::string& event_id) {
+    for (sqlite_statement* lookup : {find_recent.get(), find_event.get()}) {
+      lookup->bind(1, project_id).bind(2, event_id);
+      absl::StatusOr<bool> found = lookup->step();
+      if (!found.ok()) return found.status();
+      const std::optional<std::int64_t> issue =
+          *found ? std::optional<std::int64_t>{lookup->column_int(0)} : std::nullopt;
+      lookup->reset();
+      if (issue) return issue;
+    }
+    return std::optional<std::int64_t>{};
+  }
+
+  // Remembers the event's id; forgets the oldest past the bound.
+  absl::Status remember(const event_record& event, std::int64_t issue_id) {
+    remember_recent->bind(1, event.project_id)
+        .bind(2, event.event_id)
+        .bind(3, issue_id)
+        .bind(4, event.received_ms);
+    WARDEN_RETURN_IF_ERROR(remember_recent->run());
+    if (++recent_event_ids <= max_recent_event_ids) return absl::OkStatus();
+    // Forgets a tenth at a time, so that deleting is rare.
+    forget_recent->bind(1, recent_event_ids - max_recent_event_ids * 9 / 10);
+    WARDEN_RETURN_IF_ERROR(forget_recent->run());
+    recent_event_ids -= db.changes();
+    return absl::OkStatus();
+  }
+
+  // Stores `event` and updates its issue; the caller holds the transaction.
+  absl::Status store_event(const event_record& event, write_result& result) {
+    absl::StatusOr<std::optional<std::int64_t>> before =
+        stored_before(event.project_id, event.event_id);
+    if (!before.ok()) return before.status();
+    if (before->has_value()) {
+      result.issue_id = **before;
+      result.duplicate = true;
+      return absl::OkStatus();
+    }
+
+    // The issue's state before this event.
+    std::string status = "unresolved";
+    std::string substatus = "new";
+    std::optional<std::string> resolved_in_release;
+    std::optional<std::int64_t> muted_until;
+    std::optional<std::int64_t> muted_remaining;
+    find_issue->bind(1, event.project_id).bind(2, event.group_hash);
+    absl::StatusOr<bool> found = find_issue->step();
+    if (!found.ok()) return found.status();
+    if (*found) {
+      result.issue_id = find_issue->column_int(0);
+      status = find_issue->column_text(1);
+      if (!find_issue->column_null(2)) resolved_in_release = find_issue->column_text(2);
+      if (!find_issue->column_null(3)) muted_until = find_issue->column_int(3);
+      if (!find_issue->column_null(4)) muted_remaining = find_issue->column_int(4);
+      substatus = find_issue->column_text(5);
+    }
+    find_issue->reset();
+
+    if (result.issue_id == 0) {
+      insert_issue->bind(1, event.project_id)
+          .bind(2, event.group_hash)
+          .bind(3, std::int64_t{event.grouping_version})
+          .bind(4, event.grouping_kind)
+          .bind(5, event.grouping_components)
+          .bind(6, event.title)
+          .bind(7, event.culprit)
+          .bind(8, event.team)
+          .bind(9, event.function)
+          .bind(10, event.product)
+          .bind(11, event.owner_source)
+          .bind(12, event.level)
+          .bind(13, event.received_ms)
+          .bind(14, event.received_ms)
+          .bind(15, event.release)
+          .bind(16, event.release)
+          .bind(17, event.event_id);
+      WARDEN_RETURN_IF_ERROR(insert_issue->run());
+      result.issue_id = db.last_insert_id();
+      result.first_seen = true;
+      WARDEN_RETURN_IF_ERROR(activity(result.issue_id, event.received_ms, "warden-sink",
+                                      "first_seen", event.event_id));
+    } else if (status == "resolved") {
+      // Resolved in the next release: events of the release it was resolved in, or of
+      // none, are the old code still running.
+      const bool old_code = resolved_in_release.has_value() &&
+                            (event.release.empty() || event.release == *resolved_in_release);
+      if (!old_code) {
+        status = "unresolved";
+        substatus = "regressed";
+        resolved_in_release.reset();
+        result.regressed = true;
+        WARDEN_RETURN_IF_ERROR(activity(result.issue_id, event.received_ms, "warden-sink",
+                                        "regressed", event.release));
+      }
+    } else if (status == "muted") {
+      if (muted_remaining) --*muted_remaining;
+      const bool time_up = muted_until.has_value() && event.received_ms >= *muted_until;
+      const bool count_up = muted_remaining.has_value() && *muted_remaining <= 0;
+      if (time_up || count_up) {
+        status = "unresolved";
+        substatus = "unmuted";
+        muted_until.reset();
+        muted_remaining.reset();
+        result.unmuted = true;
+        WARDEN_RETURN_IF_ERROR(activity(result.issue_id, event.received_ms, "warden-sink",
+                                        "unmuted", time_up ? "time" : "count"));
+      }
+    }
+
+    update_issue->bind(1, result.issue_id)
+        .bind(2, event.level)
+        .bind(3, event.received_ms)
+        .bind(4, event.event_id)
+        .bind(5, event.release)
+        .bind(6, status)
+        .bind(7, substatus);
+    update_issue->bind_optional(8, resolved_in_release)
+        .bind_optional(9, muted_until)
+        .bind_optional(10, muted_remaining);
+    found = update_issue->step();
+    if (!found.ok()) return found.status();
+    result.event_count = update_issue->column_int(0);
+    const std::int64_t stored = update_issue->column_int(1);
+    update_issue->reset();
+
+    insert_event->bind(1, event.project_id)
+        .bind(2, event.event_id)
+        .bind(3, result.issue_id)
+        .bind(4, event.received_ms)
+        .bind(5, event.timestamp_ms)
+        .bind(6, event.level)
+        .bind(7, event.environment)
+        .bind(8, event.release)
+        .bind(9, event.user_key)
+        .bind(10, event.payload);
+    WARDEN_RETURN_IF_ERROR(insert_event->run());
+    WARDEN_RETURN_IF_ERROR(remember(event, result.issue_id));
+    if (stored > max_events_per_issue) {
+      trim_events->bind(1, result.issue_id).bind(2, stored - max_events_per_issue);
+      WARDEN_RETURN_IF_ERROR(trim_events->run());
+      cap_stored->bind(1, result.issue_id).bind(2, max_events_per_issue);
+      WARDEN_RETURN_IF_ERROR(cap_stored->run());
+    }
+
+    WARDEN_RETURN_IF_ERROR(count(result.issue_id, "level", event.level, event.received_ms));
+    WARDEN_RETURN_IF_ERROR(
+        count(result.issue_id, "environment", event.environment, event.received_ms));
+    WARDEN_RETURN_IF_ERROR(count(result.issue_id, "release", event.release, event.received_ms));
+    if (!event.user_key.empty()) {
+      add_user->bind(1, result.issue_id).bind(2, event.user_key);
+      WARDEN_RETURN_IF_ERROR(add_user->run());
+      if (db.changes() == 1) {
+        count_user->bind(1, result.issue_id);
+        WARDEN_RETURN_IF_ERROR(count_user->run());
+      }
+    }
+    count_owner->bind(1, event.project_id)
+        .bind(2, event.team)
+        .bind(3, event.function)
+        .bind(4, event.product)
+        .bind(5, event.owner_source);
+    return count_owner->run();
+  }
+};
+
+absl::StatusOr<std::unique_ptr<store>> store::open(store_options options) {
+  absl::StatusOr<std::unique_ptr<sqlite_db>> writer = sqlite_db::open(options.path);
+  if (!writer.ok()) return writer.status();
+  sqlite_db& db = **writer;
+  // WAL: readers never block the writer; FULL syncs each commit (one per batch).
+  WARDEN_RETURN_IF_ERROR(db.exec("PRAGMA journal_mode = WAL"));
+  WARDEN_RETURN_IF_ERROR(
+      db.exec(options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+  WARDEN_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON"));
+  WARDEN_RETURN_IF_ERROR(db.exec("PRAGMA busy_timeout = 5000"));
+  WARDEN_RETURN_IF_ERROR(migrate(db));
+  absl::StatusOr<std::unique_ptr<sqlite_db>> reader = sqlite_db::open(options.path);
+  if (!reader.ok()) return reader.status();
+  WARDEN_RETURN_IF_ERROR((*reader)->exec("PRAGMA busy_timeout = 5000"));
+  auto opened =
+      std::unique_ptr<store>{new store{std::move(options), *std::move(writer), *std::move(reader)}};
+  absl::StatusOr<std::unique_ptr<statements>> prepared =
+      statements::prepare(*opened->writer_db_, opened->options_);
+  if (!prepared.ok()) return prepared.status();
+  opened->statements_ = *std::move(prepared);
+  opened->writer_ = std::thread{[raw = opened.get()] { raw->run_writer(); }};
+  return opened;
+}
+
+store::store(store_options options, std::unique_ptr<sqlite_db> writer,
+             std::unique_ptr<sqlite_db> reader)
+    : options_(std::move(options)), writer_db_(std::move(writer)), reader_db_(std::move(reader)) {}
+
+store::~store() {
+  {
+    const std::lock_guard<std::mutex> lock{mu_};
+    stopping_ = true;
+  }
+  work_ready_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+std::size_t store::queue_depth() const {
+  const std::lock_guard<std::mutex> lock{mu_};
+  return queue_.size();
+}
+
+absl::Status store::submit(std::function<absl::Status(statements&)> work) {
+  auto queued = std::make_shared<job>();
+  queued->run = std::move(work);
+  std::unique_lock<std::mutex> lock{mu_};
+  if (stopping_) return absl::UnavailableError("the store is shutting down");
+  queue_.push_back(queued);
+  work_ready_.notify_one();
+  work_done_.wait(lock, [&] { return queued->done; });
+  return queued->status;
+}
+
+void store::run_writer() {
+  std::vector<std::shared_ptr<job>> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock{mu_};
+      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued was committed
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit_batch(batch);
+    {
+      const std::lock_guard<std::mutex> lock{mu_};
+      for (const auto& finished : batch) finished->done = true;
+    }
+    work_done_.notify_all();
+    batch.clear();
+  }
+}
+
+void store::commit_batch(std::vector<std::shared_ptr<job>>& batch) {
+  sqlite_db& db = *writer_db_;
+  absl::Status begun = db.exec("BEGIN IMMEDIATE");
+  if (!begun.ok()) {
+    for (const auto& each : batch) each->status = begun;
+    return;
+  }
+  // Each job in its own savepoint: one that fails leaves the others in the batch.
+  for (const auto& each : batch) {
+    absl::Status saved = db.exec("SAVEPOINT job");
+    if (saved.ok()) saved = each->run(*statements_);
+    if (saved.ok()) {
+      saved = db.exec("RELEASE job");
+    } else {
+      static_cast<void>(db.exec("ROLLBACK TO job"));
+      static_cast<void>(db.exec("RELEASE job"));
+    }
+    each->status = saved;
+  }
+  const absl::Status committed = db.exec("COMMIT");
+  if (!committed.ok()) {
+    static_cast<void>(db.exec("ROLLBACK"));
+    for (const auto& each : batch) {
+      if (each->status.ok()) each->status = committed;
+    }
+  }
+}
+
+absl::StatusOr<write_result> store::write(event_record event) {
+  write_result result;
+  const absl::Status stored =
+      submit([&](statements& writer) { return writer.store_event(event, result); });
+  if (!stored.ok()) return stored;
+  return result;
+}
+
+absl::StatusOr<issue_row> store::change_status(std::int64_t issue_id, status_change change) {
+  issue_row changed;
+  const absl::Status done = submit([&](statements& writer) -> absl::Status {
+    writer.select_issue->bind(1, issue_id);
+    absl::StatusOr<bool> found = writer.select_issue->step();
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      writer.select_issue->reset();
+      return absl::NotFoundError(fmt::format("no issue {}", issue_id));
+    }
+    changed = read_issue(*writer.select_issue);
+    writer.select_issue->reset();
+    std::string_view action;
+    std::string detail;
+    changed.resolved_in_release.reset();
+    changed.muted_until_ms.reset();
+    changed.muted_remaining.reset();
+    switch (change.what) {
+      case status_change::action::resolve:
+        changed.status = "resolved";
+        changed.substatus = "now";
+        action = "resolved";
+        break;
+      case status_change::action::resolve_in_next_release:
+        changed.status = "resolved";
+        changed.substatus = "next_release";
+        changed.resolved_in_release = changed.last_release;
+        action = "resolved_in_next_release";
+        detail = changed.last_release;
+        break;
+      case status_change::action::unresolve:
+      case status_change::action::unmute:
+        changed.status = "unresolved";
+        changed.substatus = "ongoing";
+        action = change.what == status_change::action::unmute ? "unmuted" : "unresolved";
+        break;
+      case status_change::action::mute:
+        changed.status = "muted";
+        changed.substatus = change.mute_until_ms || change.mute_events ? "until" : "forever";
+        changed.muted_until_ms = change.mute_until_ms;
+        changed.muted_remaining = change.mute_events;
+        action = "muted";
+        if (change.mute_until_ms) detail = fmt::format("until {}", *change.mute_until_ms);
+        if (change.mute_events) detail += fmt::format(" for {} events", *change.mute_events);
+        break;
+    }
+    writer.set_status->bind(1, issue_id).bind(2, changed.status).bind(3, changed.substatus);
+    writer.set_status->bind_optional(4, changed.resolved_in_release)
+        .bind_optional(5, changed.muted_until_ms)
+        .bind_optional(6, changed.muted_remaining);
+    WARDEN_RETURN_IF_ERROR(writer.set_status->run());
+    return writer.activity(issue_id, change.at_ms, change.actor, action, detail);
+  });
+  if (!done.ok()) return done;
+  return changed;
+}
+
+absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {
+  const std::int64_t cutoff =
+      now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
+  std::int64_t deleted = 0;
+  // In chunks, so one huge deletion does not hold the writer for long.
+  for (;;) {
+    std::int64_t chunk = 0;
+    WARDEN_RETURN_IF_ERROR(submit([&](statements& writer) -> absl::Status {
+      writer.delete_old_events->bind(1, cutoff);
+      WARDEN_RETURN_IF_ERROR(writer.delete_old_events->run());
+      chunk = writer.db.changes();
+      return chunk > 0 ? writer.recount_stored->run() : absl::OkStatus();
+    }));
+    deleted += chunk;
+    if (chunk == 0) return deleted;
+  }
+}
+
+absl::StatusOr<std::optional<issue_row>> store::issue(std::int64_t id) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query =
+      reader_db_->prepare(fmt::format("SELECT {} FROM issues WHERE id = ?", kIssueColumns));
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, id);
+  absl::StatusOr<bool> found = (*query)->step();
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<issue_row>{};
+  return std::optional<issue_row>{read_issue(**query)};
+}
+
+absl::StatusOr<std::vector<issue_row>> store::issues(const issue_filter& filter) {
+  std::string sql = fmt::format("SELECT {} FROM issues WHERE 1", kIssueColumns);
+  // Values are bound in order, never spliced into the SQL.
+  std::vector<std::variant<std::int64_t, std::string>> values;
+  const auto where = [&](std::string_view clause, std::variant<std::int64_t, std::string> value) {
+    sql += clause;
+    values.push_back(std::move(value));
+  };
+  if (filter.project_id) where(" AND project_id = ?", *filter.project_id);
+  for (const auto& [column, value] :
+       {std::pair<std::string_view, const std::string*>{"team", &filter.team},
+        {"function", &filter.function},
+        {"product", &filter.product},
+        {"status", &filter.status}}) {
+    if (!value->empty()) where(fmt::format(" AND {} = ?", column), *value);
+  }
+  for (const auto& [facet, value] :
+       {std::pair<std::string_view, const std::string*>{"level", &filter.level},
+        {"environment", &filter.environment},
+        {"release", &filter.release}}) {
+    if (value->empty()) continue;
+    where(fmt::format(" AND EXISTS (SELECT 1 FROM issue_facets f WHERE f.issue_id = issues.id "
+                      "AND f.facet = '{}' AND f.value = ?)",
+                      facet),
+          *value);
+  }
+  if (filter.seen_since_ms) where(" AND last_seen >= ?", *filter.seen_since_ms);
+  if (filter.seen_before_ms) where(" AND last_seen < ?", *filter.seen_before_ms);
+  if (filter.after) {
+    const auto [last_seen, id] = *filter.after;
+    where(" AND (last_seen < ?", last_seen);
+    where(" OR (last_seen = ?", last_seen);
+    where(" AND id < ?))", id);
+  }
+  where(" ORDER BY last_seen DESC, id DESC LIMIT ?", std::int64_t{filter.limit});
+
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(sql);
+  if (!query.ok()) return query.status();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::visit([&](const auto& value) { (*query)->bind(static_cast<int>(i + 1), value); },
+               values[i]);
+  }
+  std::vector<issue_row> found;
+  for (;;) {
+    absl::StatusOr<bool> row = (*query)->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return found;
+    found.push_back(read_issue(**query));
+  }
+}
+
+absl::StatusOr<std::vector<owner_count>> store::owner_counts() {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
+      "SELECT project_id, team, function, product, owner_source, events FROM owner_counts "
+      "ORDER BY events DESC");
+  if (!query.ok()) return query.status();
+  std::vector<owner_count> counts;
+  for (;;) {
+    absl::StatusOr<bool> row = (*query)->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return counts;
+    counts.push_back({(*query)->column_int(0), (*query)->column_text(1), (*query)->column_text(2),
+                      (*query)->column_text(3), (*query)->column_text(4), (*query)->column_int(5)});
+  }
+}
+
+absl::StatusOr<std::optional<std::string>> store::setting(const std::string& name) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query =
+      reader_db_->prepare("SELECT value FROM settings WHERE name = ?");
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, name);
+  absl::StatusOr<bool> found = (*query)->step();
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<std::string>{};
+  return std::optional<std::string>{(*query)->column_text(0)};
+}
+
+absl::Status store::put_setting(const std::string& name, const std::string& value) {
+  return submit([&](statements& writer) {
+    writer.upsert_setting->bind(1, name).bind(2, value);
+    return writer.upsert_setting->run();
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> store::issue_events(std::int64_t issue_id, int limit) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query =
+      reader_db_->prepare("SELECT payload FROM events WHERE issue_id = ? ORDER BY id DESC LIMIT ?");
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, issue_id).bind(2, std::int64_t{limit});
+  std::vector<std::string> payloads;
+  for (;;) {
+    absl::StatusOr<bool> row = (*query)->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return payloads;
+    payloads.push_back((*query)->column_text(0));
+  }
+}
+
+}  // namespace warden::sink

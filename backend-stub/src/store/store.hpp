@@ -1,0 +1,215 @@
+// The sink's storage: issues, their events and state, in one SQLite file (WAL mode).
+//
+// Every write goes through one writer thread, which commits whatever is queued in one
+// transaction (a batch), so many concurrent requests cost one commit. write() returns
+// only after its batch committed: an event acknowledged with 200 survives `kill -9`
+// (and, with `durable`, a power loss). Reads use their own connection and never wait
+// for the writer (WAL).
+//
+//   store_options options;
+//   options.path = "warden.db";
+//   auto db = store::open(options);                    // applies migrations
+//   event_record event = ...;                          // grouped and owned already
+//   absl::StatusOr<write_result> stored = (*db)->write(std::move(event));
+//   if (stored.ok() && stored->first_seen) alert(stored->issue_id);
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "store/sqlite.hpp"
+
+namespace warden::sink {
+
+/// Where and how the store keeps its data.
+struct store_options {
+  std::string path = "warden-sink.db";  ///< The SQLite file; created when missing.
+  /// synchronous=FULL: a committed batch survives a power loss. Off: NORMAL, which
+  /// survives a crash of the process but not of the machine; commits are cheaper.
+  bool durable = true;
+  std::size_t max_batch = 1024;             ///< Writes committed in one transaction at most.
+  std::int64_t max_events_per_issue = 100;  ///< Newest events kept per issue; counts stay exact.
+  std::chrono::hours retention{24 * 90};    ///< Events older than this are deleted.
+  /// Event ids remembered to recognise retries, newest first (about 60 bytes each).
+  std::int64_t max_recent_event_ids = 100'000;
+};
+
+/// One event, already grouped and owned, as the store keeps it. Times in Unix ms.
+struct event_record {
+  std::int64_t project_id = 0;
+  std::string event_id;  ///< 32 lowercase hex digits; unique per project.
+  std::int64_t received_ms = 0;
+  std::int64_t timestamp_ms = 0;
+  std::string level = "error";
+  std::string environment;
+  std::string release;
+  std::string user_key;  ///< Who was affected (user id, email, IP); empty: unknown.
+  std::string group_hash;
+  int grouping_version = 1;
+  std::string grouping_kind;        ///< fingerprint, exception, template, message.
+  std::string grouping_components;  ///< JSON array of what was hashed.
+  std::string title;
+  std::string culprit;
+  std::string team;
+  std::string function;
+  std::string product;
+  std::string owner_source;  ///< sdk, rules, fallback.
+  std::string payload;       ///< The event JSON as stored and served by the API.
+};
+
+/// What storing an event did to its issue: the facts alert rules act on.
+struct write_result {
+  std::int64_t issue_id = 0;
+  bool duplicate = false;   ///< The event id was stored before; nothing changed.
+  bool first_seen = false;  ///< The event opened a new issue.
+  bool regressed = false;   ///< The issue was resolved and is open again.
+  bool unmuted = false;     ///< The issue was muted until a time or a count, now reached.
+  std::int64_t event_count = 0;
+};
+
+/// An issue as stored.
+struct issue_row {
+  std::int64_t id = 0;
+  std::int64_t project_id = 0;
+  std::string group_hash;
+  int grouping_version = 0;
+  std::string grouping_kind;
+  std::string grouping_components;
+  std::string title;
+  std::string culprit;
+  std::string team;
+  std::string function;
+  std::string product;
+  std::string owner_source;
+  std::string level;
+  std::string status;     ///< unresolved, resolved, muted.
+  std::string substatus;  ///< new, ongoing, regressed, unmuted; for resolved: now, next_release.
+  std::optional<std::string> resolved_in_release;
+  std::optional<std::int64_t> muted_until_ms;
+  std::optional<std::int64_t> muted_remaining;
+  std::int64_t event_count = 0;
+  std::int64_t user_count = 0;
+  std::int64_t stored_events = 0;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::string first_release;
+  std::string last_release;
+  std::string latest_event_id;
+};
+
+/// Which issues to list; empty fields do not filter. Newest activity first.
+struct issue_filter {
+  std::optional<std::int64_t> project_id;
+  std::string team;
+  std::string function;
+  std::string product;
+  std::string status;                          ///< unresolved, resolved, muted.
+  std::string level;                           ///< Issues that saw an event of this level.
+  std::string environment;                     ///< Issues that saw an event in this environment.
+  std::string release;                         ///< Issues that saw an event of this release.
+  std::optional<std::int64_t> seen_since_ms;   ///< Last seen at or after.
+  std::optional<std::int64_t> seen_before_ms;  ///< Last seen before.
+  /// Pagination: only issues after this one in the order (last_seen, id) descending.
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;
+  int limit = 100;
+};
+
+/// Events per owner, unowned ones included, for coverage and team reports.
+struct owner_count {
+  std::int64_t project_id = 0;
+  std::string team;
+  std::string function;
+  std::string product;
+  std::string owner_source;
+  std::int64_t events = 0;
+};
+
+/// A state change asked for through the API.
+struct status_change {
+  enum class action { resolve, resolve_in_next_release, unresolve, mute, unmute };
+  action what = action::resolve;
+  std::optional<std::int64_t> mute_until_ms;  ///< mute: until this time.
+  std::optional<std::int64_t> mute_events;    ///< mute: for this many more events.
+  std::string actor;                          ///< Who asked, recorded with the change.
+  std::int64_t at_ms = 0;                     ///< When.
+};
+
+class store final {
+ public:
+  /// Opens or creates the database, applies migrations and starts the writer.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<store>> open(store_options options);
+  /// Commits what is queued, then stops the writer.
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Stores an event and updates its issue; returns once committed. Any thread.
+  /// Unavailable (a full disk, say) leaves nothing half-written.
+  absl::StatusOr<write_result> write(event_record event);
+  /// Resolves, mutes or reopens an issue, recorded with actor and time. NotFound for an
+  /// unknown issue.
+  absl::StatusOr<issue_row> change_status(std::int64_t issue_id, status_change change);
+  /// Deletes events received before `now_ms` minus the retention; issues and counts
+  /// stay. Returns how many were deleted.
+  absl::StatusOr<std::int64_t> apply_retention(std::int64_t now_ms);
+
+  /// The issue `id`, if any. Any thread.
+  absl::StatusOr<std::optional<issue_row>> issue(std::int64_t id);
+  /// Issues matching `filter`, by last seen, newest first.
+  absl::StatusOr<std::vector<issue_row>> issues(const issue_filter& filter);
+  /// Events per owner and owner source.
+  absl::StatusOr<std::vector<owner_count>> owner_counts();
+  /// The stored events of an issue, newest first, as JSON payloads.
+  absl::StatusOr<std::vector<std::string>> issue_events(std::int64_t issue_id, int limit);
+  /// A value the sink keeps for itself (e.g. the generated key of the default project);
+  /// nullopt when never set.
+  absl::StatusOr<std::optional<std::string>> setting(const std::string& name);
+  /// Sets a value kept by setting().
+  absl::Status put_setting(const std::string& name, const std::string& value);
+
+  /// Writes waiting for the writer, for /metrics.
+  std::size_t queue_depth() const;
+
+ private:
+  struct statements;
+  struct job {
+    std::function<absl::Status(statements&)> run;
+    absl::Status status;
+    bool done = false;
+  };
+
+  store(store_options options, std::unique_ptr<sqlite_db> writer,
+        std::unique_ptr<sqlite_db> reader);
+  // Queues `work` for the writer and waits until its batch committed.
+  absl::Status submit(std::function<absl::Status(statements&)> work);
+  void run_writer();
+  void commit_batch(std::vector<std::shared_ptr<job>>& batch);
+
+  store_options options_;
+  std::unique_ptr<sqlite_db> writer_db_;    // writer thread only
+  std::unique_ptr<statements> statements_;  // writer thread only
+
+  std::mutex read_mu_;
+  std::unique_ptr<sqlite_db> reader_db_ ABSL_GUARDED_BY(read_mu_);
+
+  mutable std::mutex mu_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  std::deque<std::shared_ptr<job>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread writer_;
+};
+
+}  // namespace warden::sink

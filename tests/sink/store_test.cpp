@@ -1,0 +1,386 @@
+// The store on real SQLite files in a temporary directory: schema migrations, issues and
+// their counts, duplicates, the per-issue event cap, lifecycle (resolve, regress, mute),
+// retention, and concurrent writers.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/schema.hpp"
+#include "store/store.hpp"
+
+namespace {
+
+using warden::sink::event_record;
+using warden::sink::status_change;
+using warden::sink::store;
+using warden::sink::store_options;
+
+// A fresh directory under the system's temporary directory, removed at the end.
+class temp_directory final {
+ public:
+  temp_directory() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("warden-store-" + std::to_string(::getpid()) + "-" + std::to_string(next_++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_directory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  temp_directory(const temp_directory&) = delete;
+  temp_directory& operator=(const temp_directory&) = delete;
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static inline std::atomic<int> next_{0};
+  std::filesystem::path path_;
+};
+
+store_options options_in(const temp_directory& directory) {
+  store_options options;
+  options.path = directory.file("sink.db");
+  options.durable = false;  // the tests do not need power-loss safety
+  return options;
+}
+
+std::unique_ptr<store> open(const store_options& options) {
+  auto opened = store::open(options);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  return *std::move(opened);
+}
+
+// An event of group `hash`; ids are unique per call unless given.
+event_record event_of(const std::string& hash, std::string event_id = {}) {
+  static std::atomic<int> next{0};
+  event_record event;
+  event.project_id = 1;
+  event.event_id = event_id.empty() ? std::to_string(1000000 + next++) : std::move(event_id);
+  event.received_ms = 1'700'000'000'000;
+  event.timestamp_ms = event.received_ms;
+  event.level = "error";
+  event.environment = "production";
+  event.release = "shop@1.0";
+  event.group_hash = hash;
+  event.grouping_kind = "exception";
+  event.grouping_components = R"(["std::runtime_error","checkout::pay"])";
+  event.title = "std::runtime_error: card declined";
+  event.culprit = "checkout::pay";
+  event.team = "payments";
+  event.function = "backend";
+  event.owner_source = "sdk";
+  event.payload = R"({"message":"card declined"})";
+  return event;
+}
+
+warden::sink::issue_row issue_of(store& db, std::int64_t id) {
+  auto found = db.issue(id);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  return **found;
+}
+
+}  // namespace
+
+TEST_CASE("a new database gets the current schema, a newer one is refused") {
+  temp_directory directory;
+  const store_options options = options_in(directory);
+  { open(options); }
+  {
+    auto db = warden::sink::sqlite_db::open(options.path);
+    REQUIRE(db.ok());
+    CHECK((*db)->query_int("PRAGMA user_version").value() ==
+          warden::sink::current_schema_version());
+    CHECK((*db)->query_int("PRAGMA journal_mode = WAL").ok());
+    REQUIRE((*db)->exec("PRAGMA user_version = 999").ok());
+  }
+  auto refused = store::open(options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(refused.status().message().find("newer") != std::string_view::npos);
+}
+
+TEST_CASE("events of one group make one issue with exact counts, a repeated id is a duplicate") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  auto first = db->write(event_of("a", "e1"));
+  REQUIRE(first.ok());
+  CHECK(first->first_seen);
+  CHECK(first->event_count == 1);
+  auto second = db->write(event_of("a", "e2"));
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->first_seen);
+  CHECK(second->issue_id == first->issue_id);
+  CHECK(second->event_count == 2);
+  auto again = db->write(event_of("a", "e2"));
+  REQUIRE(again.ok());
+  CHECK(again->duplicate);
+  CHECK(again->issue_id == first->issue_id);
+  auto other = db->write(event_of("b"));
+  REQUIRE(other.ok());
+  CHECK(other->first_seen);
+  CHECK(other->issue_id != first->issue_id);
+
+  const auto issue = issue_of(*db, first->issue_id);
+  CHECK(issue.event_count == 2);
+  CHECK(issue.stored_events == 2);
+  CHECK(issue.status == "unresolved");
+  CHECK(issue.team == "payments");
+  CHECK(issue.latest_event_id == "e2");
+  CHECK(issue.title == "std::runtime_error: card declined");
+}
+
+TEST_CASE("distinct users are counted once each") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  std::int64_t id = 0;
+  for (const char* user : {"ann", "bob", "ann", "", "cid", "bob"}) {
+    auto event = event_of("users");
+    event.user_key = user;
+    auto stored = db->write(std::move(event));
+    REQUIRE(stored.ok());
+    id = stored->issue_id;
+  }
+  CHECK(issue_of(*db, id).user_count == 3);
+  CHECK(issue_of(*db, id).event_count == 6);
+}
+
+TEST_CASE("only the newest events of an issue are kept, counts stay exact, the file stays small") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.max_events_per_issue = 5;
+  auto db = open(options);
+  std::int64_t id = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto event = event_of("flood");
+    event.payload = std::string(2000, 'x');
+    auto stored = db->write(std::move(event));
+    REQUIRE(stored.ok());
+    id = stored->issue_id;
+  }
+  const auto issue = issue_of(*db, id);
+  CHECK(issue.event_count == 3000);
+  CHECK(issue.stored_events == 5);
+  auto kept = db->issue_events(id, 100);
+  REQUIRE(kept.ok());
+  CHECK(kept->size() == 5);
+  db.reset();
+  // 3000 events of 2 KB would be 6 MB; five of them and the issue fit in far less.
+  CHECK(std::filesystem::file_size(options.path) < 512 * 1024);
+}
+
+TEST_CASE("a resolved issue regresses on a new event, unless resolved in a newer release") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  const auto first = db->write(event_of("r"));
+  REQUIRE(first.ok());
+  status_change resolve;
+  resolve.actor = "ann";
+  resolve.at_ms = 1'700'000'100'000;
+  auto resolved = db->change_status(first->issue_id, resolve);
+  REQUIRE(resolved.ok());
+  CHECK(resolved->status == "resolved");
+
+  auto regressed = db->write(event_of("r"));
+  REQUIRE(regressed.ok());
+  CHECK(regressed->regressed);
+  CHECK(issue_of(*db, first->issue_id).status == "unresolved");
+  CHECK(issue_of(*db, first->issue_id).substatus == "regressed");
+
+  status_change next_release;
+  next_release.what = status_change::action::resolve_in_next_release;
+  next_release.actor = "bob";
+  auto pending = db->change_status(first->issue_id, next_release);
+  REQUIRE(pending.ok());
+  CHECK(pending->resolved_in_release == std::optional<std::string>{"shop@1.0"});
+  auto old_code = db->write(event_of("r"));  // release shop@1.0 still running
+  REQUIRE(old_code.ok());
+  CHECK_FALSE(old_code->regressed);
+  CHECK(issue_of(*db, first->issue_id).status == "resolved");
+  auto event = event_of("r");
+  event.release = "shop@1.1";
+  auto fixed_release = db->write(std::move(event));
+  REQUIRE(fixed_release.ok());
+  CHECK(fixed_release->regressed);
+  CHECK(issue_of(*db, first->issue_id).status == "unresolved");
+}
+
+TEST_CASE("a muted issue comes back after N events or after its time") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  const auto first = db->write(event_of("m"));
+  REQUIRE(first.ok());
+  status_change mute;
+  mute.what = status_change::action::mute;
+  mute.mute_events = 3;
+  mute.actor = "ann";
+  REQUIRE(db->change_status(first->issue_id, mute).ok());
+  for (int i = 0; i < 2; ++i) {
+    auto stored = db->write(event_of("m"));
+    REQUIRE(stored.ok());
+    CHECK_FALSE(stored->unmuted);
+  }
+  CHECK(issue_of(*db, first->issue_id).status == "muted");
+  auto third = db->write(event_of("m"));
+  REQUIRE(third.ok());
+  CHECK(third->unmuted);
+  CHECK(issue_of(*db, first->issue_id).status == "unresolved");
+
+  mute.mute_events.reset();
+  mute.mute_until_ms = event_of("m").received_ms + 1000;
+  REQUIRE(db->change_status(first->issue_id, mute).ok());
+  auto early = db->write(event_of("m"));
+  REQUIRE(early.ok());
+  CHECK_FALSE(early->unmuted);
+  auto late_event = event_of("m");
+  late_event.received_ms += 5000;
+  auto late = db->write(std::move(late_event));
+  REQUIRE(late.ok());
+  CHECK(late->unmuted);
+
+  status_change forever;
+  forever.what = status_change::action::mute;
+  REQUIRE(db->change_status(first->issue_id, forever).ok());
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(db->write(event_of("m"))->unmuted);
+  CHECK(issue_of(*db, first->issue_id).substatus == "forever");
+  CHECK(db->change_status(999999, forever).status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("retention deletes old events and keeps issues and counts") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.retention = std::chrono::hours{24};
+  auto db = open(options);
+  auto old_event = event_of("old");
+  old_event.received_ms -= 3 * 24 * 3600 * 1000LL;
+  const auto stored = db->write(std::move(old_event));
+  REQUIRE(stored.ok());
+  REQUIRE(db->write(event_of("old")).ok());
+  auto deleted = db->apply_retention(event_of("x").received_ms);
+  REQUIRE(deleted.ok());
+  CHECK(*deleted == 1);
+  const auto issue = issue_of(*db, stored->issue_id);
+  CHECK(issue.event_count == 2);
+  CHECK(issue.stored_events == 1);
+}
+
+TEST_CASE("concurrent writers: every event counted once, in few commits") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  constexpr int kThreads = 8;
+  constexpr int kEach = 150;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!db->write(event_of("hash-" + std::to_string(i % 10))).ok()) ++failures;
+        if (i % 50 == 0) static_cast<void>(db->issue(1));
+      }
+      static_cast<void>(t);
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  CHECK(failures == 0);
+  std::int64_t total = 0;
+  for (std::int64_t id = 1; id <= 10; ++id) total += issue_of(*db, id).event_count;
+  CHECK(total == kThreads * kEach);
+}
+
+TEST_CASE("issues are listed by owner, status and facets, newest first, page by page") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  for (int i = 0; i < 5; ++i) {
+    auto event = event_of("pay-" + std::to_string(i));
+    event.received_ms += i;
+    REQUIRE(db->write(std::move(event)).ok());
+  }
+  auto search = event_of("search-1");
+  search.team = "search";
+  search.environment = "staging";
+  search.level = "warning";
+  search.received_ms += 100;
+  const auto search_issue = db->write(std::move(search));
+  REQUIRE(search_issue.ok());
+
+  warden::sink::issue_filter filter;
+  filter.team = "payments";
+  auto payments = db->issues(filter);
+  REQUIRE(payments.ok());
+  REQUIRE(payments->size() == 5);
+  CHECK(payments->front().group_hash == "pay-4");
+  CHECK(payments->back().group_hash == "pay-0");
+
+  filter = {};
+  filter.environment = "staging";
+  auto staging = db->issues(filter);
+  REQUIRE(staging.ok());
+  REQUIRE(staging->size() == 1);
+  CHECK(staging->front().team == "search");
+  filter = {};
+  filter.level = "warning";
+  CHECK(db->issues(filter)->size() == 1);
+  filter.level = "fatal";
+  CHECK(db->issues(filter)->empty());
+
+  // Two pages of three.
+  filter = {};
+  filter.limit = 3;
+  auto first_page = db->issues(filter);
+  REQUIRE(first_page.ok());
+  REQUIRE(first_page->size() == 3);
+  filter.after = {first_page->back().last_seen_ms, first_page->back().id};
+  auto second_page = db->issues(filter);
+  REQUIRE(second_page.ok());
+  REQUIRE(second_page->size() == 3);
+  CHECK(second_page->front().id != first_page->back().id);
+
+  status_change resolve;
+  REQUIRE(db->change_status(search_issue->issue_id, resolve).ok());
+  filter = {};
+  filter.status = "resolved";
+  CHECK(db->issues(filter)->size() == 1);
+
+  auto counts = db->owner_counts();
+  REQUIRE(counts.ok());
+  REQUIRE(counts->size() == 2);
+  CHECK(counts->front().team == "payments");
+  CHECK(counts->front().events == 5);
+}
+
+TEST_CASE("settings survive a restart") {
+  temp_directory directory;
+  const store_options options = options_in(directory);
+  {
+    auto db = open(options);
+    CHECK_FALSE(db->setting("default_key")->has_value());
+    REQUIRE(db->put_setting("default_key", "it's 0123").ok());
+    REQUIRE(db->put_setting("default_key", "it's 4567").ok());
+  }
+  auto db = open(options);
+  CHECK(db->setting("default_key")->value_or("") == "it's 4567");
+}
+
+TEST_CASE("a retried event is a duplicate even after the cap dropped it, within the id bound") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.max_events_per_issue = 5;
+  options.max_recent_event_ids = 50;
+  auto db = open(options);
+  for (int i = 0; i < 20; ++i) REQUIRE(db->write(event_of("retry", "id-" + std::to_string(i))).ok());
+  auto retried = db->write(event_of("retry", "id-0"));
+  REQUIRE(retried.ok());
+  CHECK(retried->duplicate);
+  // Past the bound the oldest ids are forgotten: the price of a bounded database.
+  for (int i = 20; i < 120; ++i) {
+    REQUIRE(db->write(event_of("retry", "id-" + std::to_string(i))).ok());
+  }
+  CHECK_FALSE(db->write(event_of("retry", "id-0"))->duplicate);
+  CHECK(db->write(event_of("retry", "id-119"))->duplicate);
+  CHECK(issue_of(*db, retried->issue_id).event_count == 121);
+}
