@@ -25,6 +25,7 @@
 #include "absl/flags/usage.h"
 #include "absl/random/random.h"
 #include "server/config.hpp"
+#include "server/log.hpp"
 #include "server/sink_server.hpp"
 #include "store/store.hpp"
 
@@ -124,6 +125,14 @@ int main(int argc, char** argv) {
   if (const std::string level = absl::GetFlag(FLAGS_log_level); !level.empty()) {
     config.log_level = level;
   }
+  const std::optional<warden::sink::log_level> level =
+      warden::sink::sink_log::parse_level(config.log_level);
+  if (!level) {
+    std::fprintf(stderr, "--log_level: '%s' is not debug, info, warning or error\n",
+                 config.log_level.c_str());
+    return 2;
+  }
+  warden::sink::sink_log::set_level(*level);
   if (absl::GetFlag(FLAGS_check_config)) {
     std::printf("%s: configuration OK\n", config_path.empty() ? "defaults" : config_path.c_str());
     return 0;
@@ -183,9 +192,15 @@ int main(int argc, char** argv) {
       const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-      if (absl::StatusOr<std::int64_t> deleted = (*db)->apply_retention(now); !deleted.ok()) {
-        std::fprintf(stderr, "warden-sink: retention: %s\n",
-                     std::string{deleted.status().message()}.c_str());
+      absl::StatusOr<std::int64_t> deleted = (*db)->apply_retention(now);
+      if (!deleted.ok()) {
+        warden::sink::sink_log::write(
+            warden::sink::log_level::error,
+            fmt::format("retention failed: {}", std::string{deleted.status().message()}));
+      } else if (*deleted > 0) {
+        warden::sink::sink_log::write(
+            warden::sink::log_level::info,
+            fmt::format("retention deleted {} events and attachments", *deleted));
       }
       lock.lock();
     } while (!stopped.wait_for(lock, std::chrono::hours{1}, [&] { return stopping; }));

@@ -384,3 +384,76 @@ TEST_CASE("a retried event is a duplicate even after the cap dropped it, within 
   CHECK(db->write(event_of("retry", "id-119"))->duplicate);
   CHECK(issue_of(*db, retried->issue_id).event_count == 121);
 }
+
+TEST_CASE("attachments are stored with their event and go when the cap drops it") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.max_events_per_issue = 2;
+  auto db = open(options);
+  REQUIRE(db->write(event_of("with-files", "first")).ok());
+  warden::sink::attachment_record file;
+  file.project_id = 1;
+  file.event_id = "first";
+  file.filename = "core.txt";
+  file.content_type = "text/plain";
+  file.attachment_type = "event.attachment";
+  file.data = std::string("bytes\0with nul", 14);
+  REQUIRE(db->write_attachment(file).ok());
+  auto detail = db->event(1, "first");
+  REQUIRE(detail.ok());
+  REQUIRE(detail->has_value());
+  REQUIRE((*detail)->attachments.size() == 1);
+  const auto listed = (*detail)->attachments.front();
+  CHECK(listed.filename == "core.txt");
+  CHECK(listed.size == 14);
+  auto bytes = db->attachment(1, "first", listed.id);
+  REQUIRE(bytes.ok());
+  REQUIRE(bytes->has_value());
+  CHECK((*bytes)->data == file.data);
+  CHECK_FALSE(db->attachment(1, "first", listed.id + 1)->has_value());
+  CHECK_FALSE(db->event(2, "first")->has_value());
+
+  REQUIRE(db->write(event_of("with-files")).ok());
+  REQUIRE(db->write(event_of("with-files")).ok());
+  CHECK_FALSE(db->event(1, "first")->has_value());
+  CHECK_FALSE(db->attachment(1, "first", listed.id)->has_value());
+}
+
+TEST_CASE("a database of schema 1 is migrated on open") {
+  temp_directory directory;
+  const store_options options = options_in(directory);
+  { open(options); }
+  {
+    auto raw = warden::sink::sqlite_db::open(options.path);
+    REQUIRE(raw.ok());
+    REQUIRE((*raw)->exec("DROP TABLE attachments; PRAGMA user_version = 1").ok());
+  }
+  auto db = open(options);
+  REQUIRE(db->write(event_of("migrated", "m1")).ok());
+  warden::sink::attachment_record file;
+  file.project_id = 1;
+  file.event_id = "m1";
+  file.data = "x";
+  CHECK(db->write_attachment(file).ok());
+}
+
+TEST_CASE("a locked database answers Unavailable within the write timeout, then recovers") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.write_timeout = std::chrono::milliseconds{200};
+  auto db = open(options);
+  REQUIRE(db->write(event_of("locked", "before")).ok());
+  auto other = warden::sink::sqlite_db::open(options.path);
+  REQUIRE(other.ok());
+  REQUIRE((*other)->exec("BEGIN IMMEDIATE").ok());  // holds the write lock
+  auto blocked = db->write(event_of("locked", "during"));
+  REQUIRE_FALSE(blocked.ok());
+  CHECK(blocked.status().code() == absl::StatusCode::kUnavailable);
+  REQUIRE((*other)->exec("COMMIT").ok());
+  // The writer gives the blocked batch up after SQLite's busy timeout, then goes on.
+  bool recovered = false;
+  for (int attempt = 0; attempt < 100 && !recovered; ++attempt) {
+    recovered = db->write(event_of("locked", "during")).ok();
+  }
+  CHECK(recovered);
+}

@@ -17,6 +17,7 @@
 #include "ingest/envelope.hpp"
 #include "ingest/json.hpp"
 #include "ingest/status.hpp"
+#include "server/log.hpp"
 
 namespace warden::sink {
 namespace {
@@ -305,6 +306,9 @@ void sink_server::route() {
   http.Get(R"(/api/0/issues/(\d+)/events/?)", api(&sink_server::issue_events));
   http.Put(R"(/api/0/issues/(\d+)/?)", api(&sink_server::update_issue));
   http.Get("/api/0/owners/?", api(&sink_server::list_owners));
+  http.Get(R"(/api/0/projects/(\d+)/events/([0-9a-fA-F-]+)/?)", api(&sink_server::show_event));
+  http.Get(R"(/api/0/projects/(\d+)/events/([0-9a-fA-F-]+)/attachments/(\d+)/?)",
+           api(&sink_server::download_attachment));
 }
 
 void sink_server::ingest(const httplib::Request& request, httplib::Response& response,
@@ -313,7 +317,15 @@ void sink_server::ingest(const httplib::Request& request, httplib::Response& res
     response.status = http_status(error);
     metrics_.rejected(reason_for(response.status));
     response.set_header("X-Sentry-Error", std::string{error.message()});
+    // An overloaded or stalled store: the sender should come back a little later.
+    if (response.status == 503) response.set_header("Retry-After", "5");
     response.set_content(json_detail(error), "application/json");
+    const log_level level = response.status >= 500 ? log_level::warning : log_level::debug;
+    if (sink_log::enabled(level)) {
+      sink_log::write(
+          level, fmt::format("{} {} from {}: {} {}", request.method, request.path,
+                             request.remote_addr, response.status, std::string{error.message()}));
+    }
   };
   const std::string query_key = request.get_param_value("sentry_key");
   const std::string query_version = request.get_param_value("sentry_version");
@@ -421,9 +433,28 @@ void sink_server::ingest(const httplib::Request& request, httplib::Response& res
         }
       }
       metrics_.accepted("client_report");
+    } else if (item.type == "attachment") {
+      if (!config_.store_attachments) {
+        metrics_.rejected("attachments_disabled");
+        continue;
+      }
+      attachment_record attachment;
+      attachment.project_id = static_cast<std::int64_t>(project.id);
+      attachment.event_id = parsed.event_id;
+      attachment.filename = item.filename.empty() ? "attachment" : item.filename;
+      attachment.content_type =
+          item.content_type.empty() ? "application/octet-stream" : item.content_type;
+      attachment.attachment_type =
+          item.attachment_type.empty() ? "event.attachment" : item.attachment_type;
+      attachment.received_ms = received;
+      attachment.data = std::string{item.payload};
+      if (absl::Status stored = db_.write_attachment(std::move(attachment)); !stored.ok()) {
+        return refuse(stored);
+      }
+      metrics_.accepted("attachment");
     } else {
-      // Transactions, spans, sessions and attachments are counted; what the sink keeps of
-      // them comes with performance monitoring. Unknown types are skipped.
+      // Transactions, spans and sessions are counted; what the sink keeps of them comes
+      // with performance monitoring. Unknown types are skipped.
       metrics_.accepted(item.type);
     }
   }
@@ -614,6 +645,78 @@ void sink_server::update_issue(const httplib::Request& request, httplib::Respons
   json_writer out{buffer};
   write_issue(out, *changed);
   response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::show_event(const httplib::Request& request, httplib::Response& response) {
+  std::int64_t project = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &project));
+  absl::StatusOr<std::string> id = normalize_event_id(request.matches[2].str());
+  if (!id.ok()) {
+    response.status = 400;
+    response.set_content(json_detail(id.status()), "application/json");
+    return;
+  }
+  absl::StatusOr<std::optional<event_detail>> found = db_.event(project, *id);
+  if (!found.ok()) {
+    response.status = http_status(found.status());
+    response.set_content(json_detail(found.status()), "application/json");
+    return;
+  }
+  if (!found->has_value()) {
+    response.status = 404;
+    response.set_content(json_detail(fmt::format("no event {} in project {}", *id, project)),
+                         "application/json");
+    return;
+  }
+  const event_detail& detail = **found;
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  write_int(out, "issue_id", detail.issue_id);
+  out.Key("event");
+  out.RawValue(detail.payload.data(), detail.payload.size(), rapidjson::kObjectType);
+  out.Key("attachments");
+  out.StartArray();
+  for (const attachment_info& attachment : detail.attachments) {
+    out.StartObject();
+    write_int(out, "id", attachment.id);
+    write_string(out, "filename", attachment.filename);
+    write_string(out, "content_type", attachment.content_type);
+    write_string(out, "attachment_type", attachment.attachment_type);
+    write_int(out, "size", attachment.size);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::download_attachment(const httplib::Request& request,
+                                      httplib::Response& response) {
+  std::int64_t project = 0;
+  std::int64_t id = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &project));
+  static_cast<void>(absl::SimpleAtoi(request.matches[3].str(), &id));
+  absl::StatusOr<std::string> event_id = normalize_event_id(request.matches[2].str());
+  absl::StatusOr<std::optional<attachment_record>> found =
+      event_id.ok() ? db_.attachment(project, *event_id, id)
+                    : absl::StatusOr<std::optional<attachment_record>>{event_id.status()};
+  if (!found.ok()) {
+    response.status = http_status(found.status());
+    response.set_content(json_detail(found.status()), "application/json");
+    return;
+  }
+  if (!found->has_value()) {
+    response.status = 404;
+    response.set_content(json_detail("no such attachment"), "application/json");
+    return;
+  }
+  std::string filename = (*found)->filename;  // sent by a client: no quotes or controls
+  std::replace_if(
+      filename.begin(), filename.end(),
+      [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }, '_');
+  response.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}\"", filename));
+  response.set_content((*found)->data, (*found)->content_type.c_str());
 }
 
 void sink_server::list_owners(const httplib::Request&, httplib::Response& response) {

@@ -90,6 +90,8 @@ class sink_server final {
   void issue_events(const httplib::Request& request, httplib::Response& response);
   void update_issue(const httplib::Request& request, httplib::Response& response);
   void list_owners(const httplib::Request& request, httplib::Response& response);
+  void show_event(const httplib::Request& request, httplib::Response& response);
+  void download_attachment(const httplib::Request& request, httplib::Response& response);
 
   sink_config config_;
   store& db_;

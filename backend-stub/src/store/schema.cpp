@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -113,6 +113,21 @@ CREATE TABLE owner_counts (
   events INTEGER NOT NULL,
   PRIMARY KEY (project_id, team, function, product, owner_source)
 ) WITHOUT ROWID;
+)sql",
+    // 2: attachments of events (stored when the config says so).
+    R"sql(
+CREATE TABLE attachments (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  attachment_type TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX attachments_by_event ON attachments (project_id, event_id);
+CREATE INDEX attachments_by_received ON attachments (received);
 )sql",
 };
 

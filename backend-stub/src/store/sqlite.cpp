@@ -39,6 +39,11 @@ sqlite_statement& sqlite_statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+sqlite_statement& sqlite_statement::bind_blob(int index, std::string_view bytes) {
+  sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
 sqlite_statement& sqlite_statement::bind_null(int index) {
   sqlite3_bind_null(statement_, index);
   return *this;
@@ -73,6 +78,13 @@ absl::Status sqlite_statement::run() {
 void sqlite_statement::reset() {
   sqlite3_reset(statement_);
   sqlite3_clear_bindings(statement_);
+}
+
+std::string sqlite_statement::column_blob(int index) const {
+  const void* bytes = sqlite3_column_blob(statement_, index);
+  if (bytes == nullptr) return {};
+  return {static_cast<const char*>(bytes),
+          static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
 }
 
 std::string sqlite_statement::column_text(int index) const {

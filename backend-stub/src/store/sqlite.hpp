@@ -50,6 +50,8 @@ class sqlite_statement final {
   }
   /// Binds NULL.
   sqlite_statement& bind_null(int index);
+  /// Binds bytes as a BLOB (copied).
+  sqlite_statement& bind_blob(int index, std::string_view bytes);
   /// Binds `value`, or NULL when it is empty.
   sqlite_statement& bind_optional(int index, const std::optional<std::int64_t>& value);
   sqlite_statement& bind_optional(int index, const std::optional<std::string>& value);
@@ -63,6 +65,8 @@ class sqlite_statement final {
 
   std::int64_t column_int(int index) const { return sqlite3_column_int64(statement_, index); }
   std::string column_text(int index) const;
+  /// A BLOB (or text) column's bytes.
+  std::string column_blob(int index) const;
   bool column_null(int index) const {
     return sqlite3_column_type(statement_, index) == SQLITE_NULL;
   }

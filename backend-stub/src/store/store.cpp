@@ -63,7 +63,8 @@ struct store::statements {
   std::unique_ptr<sqlite_statement> find_event, find_issue, insert_issue, update_issue,
       insert_event, count_facet, add_user, count_user, trim_events, record_activity, count_owner,
       select_issue, set_status, delete_old_events, recount_stored, cap_stored, upsert_setting,
-      find_recent, remember_recent, forget_recent;
+      find_recent, remember_recent, forget_recent, insert_attachment, trim_attachments,
+      delete_old_attachments;
 
   static absl::StatusOr<std::unique_ptr<statements>> prepare(sqlite_db& db,
                                                              const store_options& options) {
@@ -115,6 +116,15 @@ struct store::statements {
         {&prepared->forget_recent,
          "DELETE FROM recent_event_ids WHERE (project_id, event_id) IN (SELECT project_id, "
          "event_id FROM recent_event_ids ORDER BY received LIMIT ?)"},
+        {&prepared->insert_attachment,
+         "INSERT INTO attachments (project_id, event_id, filename, content_type, "
+         "attachment_type, received, data) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+        {&prepared->trim_attachments,
+         "DELETE FROM attachments WHERE project_id = ?1 AND event_id IN (SELECT event_id FROM "
+         "events WHERE issue_id = ?2 ORDER BY id LIMIT ?3)"},
+        {&prepared->delete_old_attachments,
+         "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments WHERE received < ? "
+         "LIMIT 10000)"},
         {&prepared->upsert_setting,
          "INSERT INTO settings VALUES (?1, ?2) ON CONFLICT DO UPDATE SET value = ?2"},
         {&prepared->recount_stored,
@@ -285,6 +295,11 @@ struct store::statements {
     WARDEN_RETURN_IF_ERROR(insert_event->run());
     WARDEN_RETURN_IF_ERROR(remember(event, result.issue_id));
     if (stored > max_events_per_issue) {
+      // Attachments go with the events the cap drops.
+      trim_attachments->bind(1, event.project_id)
+          .bind(2, result.issue_id)
+          .bind(3, stored - max_events_per_issue);
+      WARDEN_RETURN_IF_ERROR(trim_attachments->run());
       trim_events->bind(1, result.issue_id).bind(2, stored - max_events_per_issue);
       WARDEN_RETURN_IF_ERROR(trim_events->run());
       cap_stored->bind(1, result.issue_id).bind(2, max_events_per_issue);
@@ -354,14 +369,21 @@ std::size_t store::queue_depth() const {
   return queue_.size();
 }
 
-absl::Status store::submit(std::function<absl::Status(statements&)> work) {
+absl::Status store::submit(std::function<absl::Status(statements&)> work,
+                           std::optional<std::chrono::milliseconds> timeout) {
   auto queued = std::make_shared<job>();
   queued->run = std::move(work);
   std::unique_lock<std::mutex> lock{mu_};
   if (stopping_) return absl::UnavailableError("the store is shutting down");
   queue_.push_back(queued);
   work_ready_.notify_one();
-  work_done_.wait(lock, [&] { return queued->done; });
+  const auto done = [&] { return queued->done; };
+  if (!timeout) {
+    work_done_.wait(lock, done);
+  } else if (!work_done_.wait_for(lock, *timeout, done)) {
+    return absl::UnavailableError(
+        fmt::format("the store did not commit within {} ms; retry later", timeout->count()));
+  }
   return queued->status;
 }
 
@@ -416,11 +438,30 @@ void store::commit_batch(std::vector<std::shared_ptr<job>>& batch) {
 }
 
 absl::StatusOr<write_result> store::write(event_record event) {
-  write_result result;
-  const absl::Status stored =
-      submit([&](statements& writer) { return writer.store_event(event, result); });
+  // Owned by the job, which may outlive this call (write_timeout).
+  auto state =
+      std::make_shared<std::pair<event_record, write_result>>(std::move(event), write_result{});
+  const absl::Status stored = submit(
+      [state](statements& writer) { return writer.store_event(state->first, state->second); },
+      options_.write_timeout);
   if (!stored.ok()) return stored;
-  return result;
+  return state->second;
+}
+
+absl::Status store::write_attachment(attachment_record attachment) {
+  auto owned = std::make_shared<attachment_record>(std::move(attachment));
+  return submit(
+      [owned](statements& writer) {
+        writer.insert_attachment->bind(1, owned->project_id)
+            .bind(2, owned->event_id)
+            .bind(3, owned->filename)
+            .bind(4, owned->content_type)
+            .bind(5, owned->attachment_type)
+            .bind(6, owned->received_ms)
+            .bind_blob(7, owned->data);
+        return writer.insert_attachment->run();
+      },
+      options_.write_timeout);
 }
 
 absl::StatusOr<issue_row> store::change_status(std::int64_t issue_id, status_change change) {
@@ -488,9 +529,12 @@ absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {
   for (;;) {
     std::int64_t chunk = 0;
     WARDEN_RETURN_IF_ERROR(submit([&](statements& writer) -> absl::Status {
+      writer.delete_old_attachments->bind(1, cutoff);
+      WARDEN_RETURN_IF_ERROR(writer.delete_old_attachments->run());
+      const std::int64_t attachments = writer.db.changes();
       writer.delete_old_events->bind(1, cutoff);
       WARDEN_RETURN_IF_ERROR(writer.delete_old_events->run());
-      chunk = writer.db.changes();
+      chunk = writer.db.changes() + attachments;
       return chunk > 0 ? writer.recount_stored->run() : absl::OkStatus();
     }));
     deleted += chunk;
@@ -595,6 +639,57 @@ absl::Status store::put_setting(const std::string& name, const std::string& valu
     writer.upsert_setting->bind(1, name).bind(2, value);
     return writer.upsert_setting->run();
   });
+}
+
+absl::StatusOr<std::optional<event_detail>> store::event(std::int64_t project_id,
+                                                         const std::string& event_id) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
+      "SELECT issue_id, payload FROM events WHERE project_id = ? AND event_id = ?");
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, project_id).bind(2, event_id);
+  absl::StatusOr<bool> found = (*query)->step();
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<event_detail>{};
+  event_detail detail;
+  detail.issue_id = (*query)->column_int(0);
+  detail.payload = (*query)->column_text(1);
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> listed = reader_db_->prepare(
+      "SELECT id, filename, content_type, attachment_type, length(data) FROM attachments "
+      "WHERE project_id = ? AND event_id = ? ORDER BY id");
+  if (!listed.ok()) return listed.status();
+  (*listed)->bind(1, project_id).bind(2, event_id);
+  for (;;) {
+    absl::StatusOr<bool> row = (*listed)->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<event_detail>{std::move(detail)};
+    detail.attachments.push_back({(*listed)->column_int(0), (*listed)->column_text(1),
+                                  (*listed)->column_text(2), (*listed)->column_text(3),
+                                  (*listed)->column_int(4)});
+  }
+}
+
+absl::StatusOr<std::optional<attachment_record>> store::attachment(std::int64_t project_id,
+                                                                   const std::string& event_id,
+                                                                   std::int64_t id) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
+      "SELECT filename, content_type, attachment_type, received, data FROM attachments "
+      "WHERE project_id = ? AND event_id = ? AND id = ?");
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, project_id).bind(2, event_id).bind(3, id);
+  absl::StatusOr<bool> found = (*query)->step();
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<attachment_record>{};
+  attachment_record record;
+  record.project_id = project_id;
+  record.event_id = event_id;
+  record.filename = (*query)->column_text(0);
+  record.content_type = (*query)->column_text(1);
+  record.attachment_type = (*query)->column_text(2);
+  record.received_ms = (*query)->column_int(3);
+  record.data = (*query)->column_blob(4);
+  return std::optional<attachment_record>{std::move(record)};
 }
 
 absl::StatusOr<std::vector<std::string>> store::issue_events(std::int64_t issue_id, int limit) {

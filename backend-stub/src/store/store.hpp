@@ -44,6 +44,9 @@ struct store_options {
   std::chrono::hours retention{24 * 90};    ///< Events older than this are deleted.
   /// Event ids remembered to recognise retries, newest first (about 60 bytes each).
   std::int64_t max_recent_event_ids = 100'000;
+  /// A write not committed by then is answered Unavailable (503: the disk stalls or the
+  /// writer is overloaded). It still commits later; the sender's retry is a duplicate.
+  std::chrono::milliseconds write_timeout{10'000};
 };
 
 /// One event, already grouped and owned, as the store keeps it. Times in Unix ms.
@@ -67,6 +70,33 @@ struct event_record {
   std::string product;
   std::string owner_source;  ///< sdk, rules, fallback.
   std::string payload;       ///< The event JSON as stored and served by the API.
+};
+
+/// An attachment of an event, stored as sent.
+struct attachment_record {
+  std::int64_t project_id = 0;
+  std::string event_id;
+  std::string filename;
+  std::string content_type;
+  std::string attachment_type;  ///< e.g. event.attachment, event.minidump.
+  std::int64_t received_ms = 0;
+  std::string data;
+};
+
+/// An attachment as listed with its event (without its bytes).
+struct attachment_info {
+  std::int64_t id = 0;
+  std::string filename;
+  std::string content_type;
+  std::string attachment_type;
+  std::int64_t size = 0;
+};
+
+/// One stored event with its issue and attachments.
+struct event_detail {
+  std::int64_t issue_id = 0;
+  std::string payload;
+  std::vector<attachment_info> attachments;
 };
 
 /// What storing an event did to its issue: the facts alert rules act on.
@@ -158,6 +188,8 @@ class store final {
   /// Stores an event and updates its issue; returns once committed. Any thread.
   /// Unavailable (a full disk, say) leaves nothing half-written.
   absl::StatusOr<write_result> write(event_record event);
+  /// Stores an attachment; returns once committed. Any thread.
+  absl::Status write_attachment(attachment_record attachment);
   /// Resolves, mutes or reopens an issue, recorded with actor and time. NotFound for an
   /// unknown issue.
   absl::StatusOr<issue_row> change_status(std::int64_t issue_id, status_change change);
@@ -171,6 +203,13 @@ class store final {
   absl::StatusOr<std::vector<issue_row>> issues(const issue_filter& filter);
   /// Events per owner and owner source.
   absl::StatusOr<std::vector<owner_count>> owner_counts();
+  /// The event `event_id` of `project_id`, if still stored.
+  absl::StatusOr<std::optional<event_detail>> event(std::int64_t project_id,
+                                                    const std::string& event_id);
+  /// The attachment `id` of an event: its record with the bytes; nullopt if unknown.
+  absl::StatusOr<std::optional<attachment_record>> attachment(std::int64_t project_id,
+                                                              const std::string& event_id,
+                                                              std::int64_t id);
   /// The stored events of an issue, newest first, as JSON payloads.
   absl::StatusOr<std::vector<std::string>> issue_events(std::int64_t issue_id, int limit);
   /// A value the sink keeps for itself (e.g. the generated key of the default project);
@@ -192,8 +231,10 @@ class store final {
 
   store(store_options options, std::unique_ptr<sqlite_db> writer,
         std::unique_ptr<sqlite_db> reader);
-  // Queues `work` for the writer and waits until its batch committed.
-  absl::Status submit(std::function<absl::Status(statements&)> work);
+  // Queues `work` for the writer and waits until its batch committed, or until `timeout`
+  // (Unavailable; the work still runs later, so it must own what it uses).
+  absl::Status submit(std::function<absl::Status(statements&)> work,
+                      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   void run_writer();
   void commit_batch(std::vector<std::shared_ptr<job>>& batch);
 
