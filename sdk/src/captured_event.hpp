@@ -47,4 +47,10 @@ std::map<std::string, std::map<std::string, std::string>> system_contexts();
 /// it is not a mangled name.
 std::string demangle(const std::string& name);
 
+/// The type to report for an exception of the mangled type `name`: demangled, and the
+/// type the program meant rather than a wrapper — std::throw_with_nested's
+/// ("std::_Nested_exception<std::logic_error>" -> "std::logic_error") or warden::owned's
+/// ("warden::owned<std::runtime_error>" -> "std::runtime_error").
+std::string exception_type_name(const std::string& name);
+
 }  // namespace warden::sdk::detail

@@ -293,12 +293,12 @@ void on_fatal_signal(int signal, siginfo_t* info, void* context) {
       try {
         std::rethrow_exception(uncaught);
       } catch (const std::exception& error) {
-        out.field("type", demangle(typeid(error).name()));
+        out.field("type", exception_type_name(typeid(error).name()));
         out.field("value", error.what());
         have_stack = throw_site_stack(dynamic_cast<const void*>(&error), typeid(error), stack);
       } catch (...) {
         const std::type_info* type = abi::__cxa_current_exception_type();
-        out.field("type", type != nullptr ? demangle(type->name()) : "unknown");
+        out.field("type", type != nullptr ? exception_type_name(type->name()) : "unknown");
         out.field("value", "(not a std::exception)");
       }
     } else {

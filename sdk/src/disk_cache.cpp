@@ -1,9 +1,11 @@
 #include "disk_cache.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,29 @@ namespace {
 
 constexpr std::string_view kSuffix = ".envelope";
 constexpr std::string_view kTemporarySuffix = ".tmp";
+
+// Writes `data` to a new file at `path`; the errno of the first failure, or 0. POSIX
+// calls rather than a stream, so that the log can say why (ENOSPC, EFBIG, ENOTDIR...).
+int write_file(const std::string& path, std::string_view data) {
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (file < 0) return errno;
+  int error = 0;
+  while (!data.empty()) {
+    const ssize_t written = ::write(file, data.data(), data.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      error = written < 0 ? errno : EIO;
+      break;
+    }
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+  if (::close(file) != 0 && error == 0) error = errno;
+  return error;
+}
+
+std::string error_text(int error) {
+  return std::error_code{error, std::generic_category()}.message();
+}
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -74,21 +99,21 @@ absl::Status disk_cache::store(std::string_view envelope, data_category category
                                        category_name(category), kSuffix);
   const std::string path = fmt::format("{}/{}", directory_, name);
   const std::string temporary = fmt::format("{}{}", path, kTemporarySuffix);
-  {
-    std::ofstream out{temporary, std::ios::binary | std::ios::trunc};
-    out.write(envelope.data(), static_cast<std::streamsize>(envelope.size()));
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      return absl::ResourceExhaustedError(
-          fmt::format("cache directory {}: cannot write an envelope (disk full?)", directory_));
-    }
+  if (const int error = write_file(temporary, envelope); error != 0) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);  // no half envelope left behind
+    const std::string message = fmt::format("cache directory {}: cannot write an envelope: {}",
+                                            directory_, error_text(error));
+    return error == ENOSPC || error == EFBIG || error == EDQUOT
+               ? absl::ResourceExhaustedError(message)
+               : absl::UnavailableError(message);
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
-    return absl::UnavailableError(fmt::format("cache directory {}: rename failed", directory_));
+    return absl::UnavailableError(
+        fmt::format("cache directory {}: rename failed: {}", directory_, error_text(error)));
   }
   entries_.push_back({name, envelope.size(), category});
   total_bytes_ += envelope.size();

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <string_view>
 #include <thread>
 
 #include "captured_event.hpp"
@@ -91,6 +92,21 @@ std::string demangle(const std::string& name) {
   return status == 0 && demangled ? std::string{demangled.get()} : name;
 }
 
+std::string exception_type_name(const std::string& name) {
+  std::string type = demangle(name);
+  // The wrappers of std::throw_with_nested (libstdc++, libc++) and warden::owned (in the
+  // ownership library's inline namespace for either mode) name the type thrown.
+  for (const std::string_view wrapper :
+       {"std::_Nested_exception<", "std::__1::__nested<", "warden::enabled_v1::owned<",
+        "warden::disabled_v1::owned<"}) {
+    if (type.size() > wrapper.size() + 1 && type.compare(0, wrapper.size(), wrapper) == 0 &&
+        type.back() == '>') {
+      return type.substr(wrapper.size(), type.size() - wrapper.size() - 1);
+    }
+  }
+  return type;
+}
+
 bool prepare_event(captured_event& captured, const event_defaults& defaults) {
   event& target = captured.event;
   // An event that names its team itself (a crash report, a custom event) keeps it.
@@ -111,7 +127,9 @@ bool prepare_event(captured_event& captured, const event_defaults& defaults) {
   set_if_empty(target.server_name, defaults.server_name);
   for (const auto& [name, fields] : defaults.contexts) target.contexts.emplace(name, fields);
   if (captured.mangled_exception_types) {
-    for (exception_value& exception : target.exceptions) exception.type = demangle(exception.type);
+    for (exception_value& exception : target.exceptions) {
+      exception.type = exception_type_name(exception.type);
+    }
   }
   return owner_given ? false : tag_owner(captured, target);
 }

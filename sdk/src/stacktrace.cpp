@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <memory>
 #include <new>
 #include <string_view>
@@ -106,11 +107,18 @@ bool system_frame(std::string_view function, std::string_view package) {
     if (starts_with(package, prefix)) return true;
   }
   if (starts_with(base_name(package), "linux-vdso")) return true;
-  for (const std::string_view prefix :
-       {"std::", "__gnu_cxx::", "__cxa", "__cxxabiv1::", "_Unwind", "__libc", "_start"}) {
+  // Warden's own frames (its templates inlined into the program) are library code too.
+  for (const std::string_view prefix : {"std::", "__gnu_cxx::", "__cxa", "__cxxabiv1::", "_Unwind",
+                                        "__libc", "_start", "warden::"}) {
     if (starts_with(function, prefix)) return true;
   }
   return false;
+}
+
+// Whether `name` is the SDK's entry point that took the stack: a capture function
+// template instantiated in the program, or the SDK itself.
+bool capture_frame(std::string_view name) {
+  return starts_with(name, "warden::capture_") || starts_with(name, "warden::sdk::");
 }
 
 std::string executable_path() {
@@ -196,8 +204,17 @@ void symbolizer::complete(std::vector<stack_frame>& frames) {
 }
 
 void symbolizer::complete(event& target) {
-  for (exception_value& exception : target.exceptions) complete(exception.frames);
+  // A stack taken at a capture call starts at the call, not inside the capture template.
+  for (exception_value& exception : target.exceptions) {
+    complete(exception.frames);
+    trim_capture_frames(exception.frames);
+  }
   complete(target.stack);
+  trim_capture_frames(target.stack);
+}
+
+void symbolizer::trim_capture_frames(std::vector<stack_frame>& frames) {
+  while (frames.size() > 1 && capture_frame(frames.back().function)) frames.pop_back();
 }
 
 const symbolizer::symbol& symbolizer::look_up(std::uintptr_t address) {
@@ -208,8 +225,9 @@ const symbolizer::symbol& symbolizer::look_up(std::uintptr_t address) {
   // A return address points after its call; the call itself names the frame's function.
   void* const call = reinterpret_cast<void*>(address - 1);
   std::array<char, 1024> name{};
-  if (absl::Symbolize(call, name.data(), static_cast<int>(name.size())))
-    named.function = name.data();
+  if (absl::Symbolize(call, name.data(), static_cast<int>(name.size()))) {
+    named.function = without_clone_suffix(name.data());
+  }
   Dl_info library{};
   if (::dladdr(call, &library) != 0) {
     if (library.dli_fname != nullptr && library.dli_fname[0] == '/') {
@@ -218,11 +236,33 @@ const symbolizer::symbol& symbolizer::look_up(std::uintptr_t address) {
       named.package = executable_;  // the main program is named as it was started
     }
     if (named.function.empty() && library.dli_sname != nullptr) {
-      named.function = demangle(library.dli_sname);
+      named.function = without_clone_suffix(demangle(library.dli_sname));
     }
   }
   named.in_app = is_in_app(in_app_prefixes_, named.function, named.package);
   return cache_.emplace(address, std::move(named)).first->second;
+}
+
+std::string without_clone_suffix(std::string name) {
+  // Demangled C++: "f() [clone .cold]", possibly several clones.
+  constexpr std::string_view kClone = " [clone .";
+  for (std::size_t clone = name.rfind(kClone);
+       clone != std::string::npos && !name.empty() && name.back() == ']';
+       clone = name.rfind(kClone)) {
+    name.erase(clone);
+  }
+  // C names and names no demangler touched: "main.cold", "f.isra.0", "f.constprop.0.cold".
+  const std::size_t dot = name.find('.');
+  if (dot == std::string::npos || dot == 0) return name;
+  const auto identifier = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  };
+  const bool plain =
+      std::all_of(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(dot), identifier);
+  const bool suffixes = std::all_of(name.begin() + static_cast<std::ptrdiff_t>(dot), name.end(),
+                                    [&](char c) { return c == '.' || identifier(c); });
+  if (plain && suffixes) name.erase(dot);
+  return name;
 }
 
 bool is_in_app(const std::vector<std::string>& prefixes, std::string_view function,

@@ -51,6 +51,11 @@ std::vector<stack_frame> throw_site_frames(const void* object, const std::type_i
 bool is_in_app(const std::vector<std::string>& prefixes, std::string_view function,
                std::string_view package);
 
+/// `name` without the suffixes the compiler gives clones of a function ("f() [clone
+/// .cold]", "main.cold", "f.isra.0" -> "f()", "main", "f"), so that a function's hot and
+/// cold parts group as one.
+std::string without_clone_suffix(std::string name);
+
 /// Names frames by address: function (demangled), package (the executable or library)
 /// and in_app. Keeps what it looked up; used on the worker thread only.
 class symbolizer final {
@@ -69,6 +74,8 @@ class symbolizer final {
     bool in_app = false;
   };
   const symbol& look_up(std::uintptr_t address);
+  // Drops the innermost frames of the SDK's capture templates.
+  static void trim_capture_frames(std::vector<stack_frame>& frames);
 
   std::vector<std::string> in_app_prefixes_;
   std::string executable_;  // the path of this program, for frames dladdr names relatively

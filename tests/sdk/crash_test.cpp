@@ -20,9 +20,12 @@ extern char** environ;
 
 using namespace std::chrono_literals;
 using warden::testing::events;
+using warden::testing::fresh_directory;
+using warden::testing::has_frame;
 using warden::testing::options_for;
 using warden::testing::recording_server;
 using warden::testing::tag;
+using warden::testing::text;
 
 namespace {
 
@@ -31,14 +34,6 @@ struct child_result {
   int signal = 0;
   int exit_code = -1;
 };
-
-std::filesystem::path fresh_directory(const std::string& name) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("warden-crash-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(path);
-  std::filesystem::create_directories(path);
-  return path;
-}
 
 // Runs the crash child; sanitizers are told to leave the fatal signals to the program.
 child_result run_child(const std::string& mode, const std::filesystem::path& directory) {
@@ -95,20 +90,9 @@ std::vector<rapidjson::Document> next_start(const std::filesystem::path& directo
   return events(server);
 }
 
-std::string text(const rapidjson::Value& object, const char* name) {
-  return object.HasMember(name) && object[name].IsString() ? object[name].GetString() : "";
-}
-
 // The crashed exception of a fatal event.
 const rapidjson::Value& crashed(const rapidjson::Value& event) {
   return event["exception"]["values"][0];
-}
-
-bool has_frame(const rapidjson::Value& exception, const std::string& function) {
-  for (const auto& frame : exception["stacktrace"]["frames"].GetArray()) {
-    if (text(frame, "function") == function) return true;
-  }
-  return false;
 }
 
 // The checks every crash report must pass: fatal, unhandled, the crashed release, the
@@ -211,7 +195,7 @@ TEST_CASE("the handler that was installed before the SDK's still runs") {
   check_crash_event(all[0], "SIGSEGV", "signalhandler");
 }
 
-TEST_CASE("an unreadable crash report is skipped and removed; the others are sent") {
+TEST_CASE("an unreadable crash report is skipped and removed, the others are sent") {
   const auto directory = fresh_directory("garbage");
   std::ofstream{directory / "1-1.crash"} << "not a crash report\n";
   const child_result result = run_child("segv", directory);
