@@ -226,6 +226,7 @@ storage: {max_events_per_issue: 100000}
     auto sink = start_sink(directory, config);
     REQUIRE(sink.port() > 0);
     std::atomic<int> answered{0};
+    std::atomic<int> finished{0};
     std::vector<std::thread> senders;
     for (int sender = 0; sender < kSenders; ++sender) {
       senders.emplace_back([&, sender] {
@@ -238,11 +239,14 @@ storage: {max_events_per_issue: 100000}
           if (answer->status == 200) acknowledged[static_cast<std::size_t>(sender)].push_back(id);
           ++answered;
         }
+        ++finished;
       });
     }
     // Killed while the senders are busy.
-    while (answered < kSenders * kEach / 3)
+    while (answered < kSenders * kEach / 3 && finished < kSenders) {
       std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    REQUIRE_MESSAGE(sink.running(), "the sink died before the kill");
     sink.kill(SIGKILL);
     for (auto& thread : senders) thread.join();
   }

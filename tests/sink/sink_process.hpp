@@ -104,7 +104,11 @@ class sink_process final {
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   /// What it printed before it listened (DSNs).
   const std::vector<std::string>& startup_output() const { return lines_; }
-  bool running() const { return pid_ > 0 && !exited_; }
+  /// Whether it still runs (reaps it when it has died).
+  bool running() {
+    if (pid_ > 0 && !exited_ && ::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
+    return pid_ > 0 && !exited_;
+  }
 
   /// Sends `signal` and waits for the exit; returns the wait status.
   int kill(int signal) {
