@@ -347,6 +347,17 @@ TEST_CASE("the query API changes issue state, and SIGTERM stops the sink cleanly
   const auto issue = json_of(shown->body);
   CHECK(issue["issue"]["status"] == "unresolved");
   CHECK(issue["issue"]["substatus"] == "regressed");
+  REQUIRE(issue["facets"]["level"].Size() == 1);
+  CHECK(issue["facets"]["level"][0]["value"] == "error");
+  CHECK(issue["facets"]["level"][0]["count"].GetInt64() == 2);
+  // Who changed what: the sink opened it, ann resolved it, the sink reopened it.
+  const auto& activity = issue["activity"];
+  REQUIRE(activity.Size() == 3);
+  CHECK(activity[0]["action"] == "first_seen");
+  CHECK(activity[1]["action"] == "resolved");
+  CHECK(activity[1]["actor"] == "ann");
+  CHECK(activity[2]["action"] == "regressed");
+  CHECK(activity[2]["actor"] == "warden-sink");
   CHECK(issue["latest_event"]["event_id"] == event_id(2).c_str());
   CHECK(client.Get("/api/0/issues/99")->status == 404);
   CHECK(client.Put("/api/0/issues/1", R"({"status":"sleeping"})", "application/json")->status ==

@@ -545,8 +545,13 @@ void sink_server::show_issue(const httplib::Request& request, httplib::Response&
   static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
   absl::StatusOr<std::optional<issue_row>> found = db_.issue(id);
   absl::StatusOr<std::vector<std::string>> latest = db_.issue_events(id, 1);
-  if (!found.ok() || !latest.ok()) {
-    const absl::Status& error = !found.ok() ? found.status() : latest.status();
+  absl::StatusOr<std::vector<facet_count>> facets = db_.issue_facets(id);
+  absl::StatusOr<std::vector<issue_activity>> history = db_.issue_history(id);
+  if (!found.ok() || !latest.ok() || !facets.ok() || !history.ok()) {
+    const absl::Status error = !found.ok()    ? found.status()
+                               : !latest.ok() ? latest.status()
+                               : !facets.ok() ? facets.status()
+                                              : history.status();
     response.status = http_status(error);
     response.set_content(json_detail(error), "application/json");
     return;
@@ -561,6 +566,37 @@ void sink_server::show_issue(const httplib::Request& request, httplib::Response&
   out.StartObject();
   out.Key("issue");
   write_issue(out, **found);
+  // {"level": [{"value": "error", "count": 3, ...}], "environment": [...], ...}
+  out.Key("facets");
+  out.StartObject();
+  std::string open_facet;
+  for (const facet_count& facet : *facets) {
+    if (facet.facet != open_facet) {
+      if (!open_facet.empty()) out.EndArray();
+      out.Key(facet.facet.c_str(), static_cast<rapidjson::SizeType>(facet.facet.size()));
+      out.StartArray();
+      open_facet = facet.facet;
+    }
+    out.StartObject();
+    write_string(out, "value", facet.value);
+    write_int(out, "count", facet.count);
+    write_int(out, "first_seen", facet.first_seen_ms);
+    write_int(out, "last_seen", facet.last_seen_ms);
+    out.EndObject();
+  }
+  if (!open_facet.empty()) out.EndArray();
+  out.EndObject();
+  out.Key("activity");
+  out.StartArray();
+  for (const issue_activity& change : *history) {
+    out.StartObject();
+    write_int(out, "at", change.at_ms);
+    write_string(out, "actor", change.actor);
+    write_string(out, "action", change.action);
+    write_string(out, "detail", change.detail);
+    out.EndObject();
+  }
+  out.EndArray();
   if (!latest->empty()) {
     out.Key("latest_event");
     out.RawValue(latest->front().data(), latest->front().size(), rapidjson::kObjectType);

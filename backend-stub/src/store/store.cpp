@@ -606,6 +606,39 @@ absl::StatusOr<std::vector<issue_row>> store::issues(const issue_filter& filter)
   }
 }
 
+absl::StatusOr<std::vector<facet_count>> store::issue_facets(std::int64_t issue_id) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
+      "SELECT facet, value, count, first_seen, last_seen FROM issue_facets WHERE issue_id = ? "
+      "ORDER BY facet, count DESC, value");
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, issue_id);
+  std::vector<facet_count> facets;
+  for (;;) {
+    absl::StatusOr<bool> row = (*query)->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return facets;
+    facets.push_back({(*query)->column_text(0), (*query)->column_text(1), (*query)->column_int(2),
+                      (*query)->column_int(3), (*query)->column_int(4)});
+  }
+}
+
+absl::StatusOr<std::vector<issue_activity>> store::issue_history(std::int64_t issue_id) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
+      "SELECT at, actor, action, detail FROM issue_activity WHERE issue_id = ? ORDER BY id");
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, issue_id);
+  std::vector<issue_activity> history;
+  for (;;) {
+    absl::StatusOr<bool> row = (*query)->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return history;
+    history.push_back({(*query)->column_int(0), (*query)->column_text(1), (*query)->column_text(2),
+                       (*query)->column_text(3)});
+  }
+}
+
 absl::StatusOr<std::vector<owner_count>> store::owner_counts() {
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(

@@ -139,6 +139,23 @@ struct issue_row {
   std::string latest_event_id;
 };
 
+/// One value an issue has seen for a facet (level, environment, release).
+struct facet_count {
+  std::string facet;
+  std::string value;
+  std::int64_t count = 0;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+};
+
+/// One recorded change of an issue: who did what, when.
+struct issue_activity {
+  std::int64_t at_ms = 0;
+  std::string actor;   ///< "warden-sink" for automatic changes.
+  std::string action;  ///< first_seen, regressed, unmuted, resolved, muted, ...
+  std::string detail;
+};
+
 /// Which issues to list; empty fields do not filter. Newest activity first.
 struct issue_filter {
   std::optional<std::int64_t> project_id;
@@ -201,6 +218,10 @@ class store final {
   absl::StatusOr<std::optional<issue_row>> issue(std::int64_t id);
   /// Issues matching `filter`, by last seen, newest first.
   absl::StatusOr<std::vector<issue_row>> issues(const issue_filter& filter);
+  /// The levels, environments and releases the issue has seen, with counts.
+  absl::StatusOr<std::vector<facet_count>> issue_facets(std::int64_t issue_id);
+  /// The issue's recorded changes, oldest first.
+  absl::StatusOr<std::vector<issue_activity>> issue_history(std::int64_t issue_id);
   /// Events per owner and owner source.
   absl::StatusOr<std::vector<owner_count>> owner_counts();
   /// The event `event_id` of `project_id`, if still stored.
