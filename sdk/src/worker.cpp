@@ -61,10 +61,10 @@ bool worker::enqueue(std::unique_ptr<captured_event> item) {
 bool worker::flush(steady::time_point deadline) {
   std::unique_lock<std::mutex> lock{mu_};
   const std::uint64_t target = enqueued_;
-  flush_requested_ = true;
+  const std::uint64_t generation = ++flushes_requested_;
   work_ready_.notify_one();
   return settled_.wait_until(lock, deadline, [&] {
-    if (settled_count_ >= target && !pending_work_) return true;
+    if (settled_count_ >= target && !pending_work_ && flushes_done_ >= generation) return true;
     // Tells the worker which progress is worth waking this thread for.
     lowest_flush_target_ = std::min(lowest_flush_target_, target);
     return false;
@@ -87,7 +87,7 @@ bool worker::close(steady::time_point deadline) {
 }
 
 bool worker::has_work() const {
-  return stopping_ || flush_requested_ || (!queue_.empty() && !queue_blocked_);
+  return stopping_ || flushes_done_ < flushes_requested_ || (!queue_.empty() && !queue_blocked_);
 }
 
 bool worker::backing_off() const { return steady::now() < backoff_until_; }
@@ -101,7 +101,7 @@ void worker::run() {
   }
   for (;;) {
     std::vector<std::unique_ptr<captured_event>> items;
-    bool flush_now = false;
+    std::uint64_t flushing = 0;  // the flush() this pass answers, if any
     {
       std::unique_lock<std::mutex> lock{mu_};
       auto wake = steady::time_point::max();
@@ -109,10 +109,13 @@ void worker::run() {
       if (counters_.has_pending()) wake = std::min(wake, next_report_);
       work_ready_.wait_until(lock, wake, [this] { return has_work(); });
       if (stopping_) break;
-      flush_now = std::exchange(flush_requested_, false);
       while (!queue_.empty() && !queue_blocked_ && items.size() < config_.max_in_flight) {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      }
+      // A flush sends the drop counts after the last batch, with every drop in them.
+      if (flushes_done_ < flushes_requested_ && (queue_.empty() || queue_blocked_)) {
+        flushing = flushes_requested_;
       }
     }
     const std::size_t processed = items.size();
@@ -123,14 +126,15 @@ void worker::run() {
     } else if (!backing_off() && cached() > 0) {
       resend_oldest_cached();
     }
-    send_client_report(flush_now);
+    send_client_report(flushing != 0);
     bool wake_flushers = false;
     {
       const std::lock_guard<std::mutex> lock{mu_};
       settled_count_ += processed;
+      flushes_done_ = std::max(flushes_done_, flushing);
       publish_state();
       // Waking flush() after every event would cost a context switch per event.
-      wake_flushers = settled_count_ >= lowest_flush_target_ && !pending_work_;
+      wake_flushers = flushing != 0 || (settled_count_ >= lowest_flush_target_ && !pending_work_);
       if (wake_flushers) lowest_flush_target_ = kNoFlushTarget;
     }
     if (wake_flushers) settled_.notify_all();

@@ -138,7 +138,10 @@ class worker final {
   bool pending_work_ ABSL_GUARDED_BY(mu_) = false;  // retry, cache or crash reports waiting
   bool crash_reports_pending_ ABSL_GUARDED_BY(mu_) = false;  // not imported yet
   bool queue_blocked_ ABSL_GUARDED_BY(mu_) = false;          // no cache and retries waiting
-  bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // flush() calls so far, and how many of them the worker answered by sending the drop
+  // counts once the queue was drained.
+  std::uint64_t flushes_requested_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t flushes_done_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point stop_deadline_ ABSL_GUARDED_BY(mu_) =
       std::chrono::steady_clock::time_point::max();
