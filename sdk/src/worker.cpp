@@ -374,8 +374,12 @@ void worker::resend_oldest_cached() {
 void worker::send_client_report(bool force) {
   if (!counters_.has_pending()) return;
   if (!force && steady::now() < next_report_) return;
-  // Without a cache a report waits while retries wait.
-  if (!config_.cache && (!retries_.empty() || backing_off())) return;
+  // Without a cache a report waits while retries wait, and the worker sleeps until then
+  // rather than waking for a report it cannot send.
+  if (!config_.cache && (!retries_.empty() || backing_off())) {
+    next_report_ = std::max(next_report_, backoff_until_);
+    return;
+  }
   next_report_ = steady::now() + config_.client_report_interval;
   std::string envelope = envelope_header(std::chrono::system_clock::now(), config_.identity);
   append_item(envelope, "client_report",
@@ -401,6 +405,10 @@ void worker::drain_on_close() {
     } else {
       counters_.record(discard_reason::queue_overflow, data_category::error);
     }
+  }
+  if (!retries_.empty()) {
+    log(level::error,
+        fmt::format("closing: {} envelopes waiting for a retry are dropped", retries_.size()));
   }
   for (const outgoing& waiting : std::exchange(retries_, {})) {
     counters_.record(discard_reason::network_error, waiting.category);

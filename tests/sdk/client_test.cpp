@@ -22,6 +22,7 @@
 
 using namespace std::chrono_literals;
 using warden::testing::closed_port;
+using warden::testing::event_with_id;
 using warden::testing::events;
 using warden::testing::fresh_directory;
 using warden::testing::options_for;
@@ -106,8 +107,7 @@ TEST_CASE("messages arrive with template, owner tags, scope data and system cont
 
   const auto all = events(server);
   REQUIRE(all.size() == 2);
-  const auto& message = all[0];
-  CHECK(std::string{message["event_id"].GetString()} == first);
+  const auto& message = event_with_id(all, first);
   CHECK(std::string{message["level"].GetString()} == "warning");
   CHECK(std::string{message["logentry"]["message"].GetString()} ==
         "cart {} has {} items ({:.1f}%)");
@@ -128,7 +128,7 @@ TEST_CASE("messages arrive with template, owner tags, scope data and system cont
   REQUIRE(message["breadcrumbs"]["values"].Size() == 1);
   CHECK(std::string{message["breadcrumbs"]["values"][0]["message"].GetString()} == "SELECT orders");
 
-  const auto& plain = all[1];
+  const auto& plain = event_with_id(all, second);
   CHECK(std::string{plain["message"].GetString()} == "plain text");
   CHECK(std::string{plain["level"].GetString()} == "fatal");
   CHECK(tag(plain, "order") == "o-1");
@@ -143,24 +143,27 @@ TEST_CASE("exceptions carry their nested chain and the throw-site owner across m
   recording_server server;
   auto sdk = warden::init(options_for(server));
   REQUIRE(sdk.ok());
+  std::string nested_id;
+  std::string plain_id;
   {
     WARDEN_OWNED();  // storefront catches what payments threw
     try {
       payments::fail_checkout();
     } catch (const std::exception& error) {
-      CHECK(warden::capture_exception(error).size() == 32);
+      nested_id = warden::capture_exception(error);
     }
     try {
       payments::decline_card(3);
     } catch (...) {
-      warden::capture_exception(std::current_exception());
+      plain_id = warden::capture_exception(std::current_exception());
     }
   }
+  CHECK(nested_id.size() == 32);
   REQUIRE(sdk.flush(5s));
   const auto all = events(server);
   REQUIRE(all.size() == 2);
 
-  const auto& nested = all[0];
+  const auto& nested = event_with_id(all, nested_id);
   const auto& values = nested["exception"]["values"];
   REQUIRE(values.Size() == 2);
   // Sentry's order: the cause first, the outermost exception last.
@@ -176,7 +179,7 @@ TEST_CASE("exceptions carry their nested chain and the throw-site owner across m
   CHECK(tag(nested, "captured_by.team") == "storefront");
   CHECK(std::string{nested["contexts"]["ownership"]["source"].GetString()} == "throw");
 
-  const auto& plain = all[1];
+  const auto& plain = event_with_id(all, plain_id);
   CHECK(tag(plain, "team") == "payments");
   CHECK(std::string{plain["exception"]["values"][0]["type"].GetString()} == "std::runtime_error");
 }

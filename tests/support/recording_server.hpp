@@ -77,6 +77,7 @@ class recording_server final {
     } else {
       port_ = server_.bind_to_port("127.0.0.1", port) ? port : -1;
     }
+    if (port_ <= 0) return;  // port() says so; there is nothing to serve
     thread_ = std::thread{[this] { server_.listen_after_bind(); }};
     // httplib's stop() does nothing before the accept loop runs, so a server destroyed
     // right away would never stop: wait for the loop.
@@ -90,13 +91,13 @@ class recording_server final {
       changed_.notify_all();
     }
     server_.stop();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
 
   recording_server(const recording_server&) = delete;
   recording_server& operator=(const recording_server&) = delete;
 
-  /// The port the server listens on.
+  /// The port the server listens on; -1 when binding failed.
   int port() const { return port_; }
   /// "http://127.0.0.1:<port>".
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
