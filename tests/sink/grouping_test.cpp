@@ -189,382 +189,387 @@ TEST_SUITE("normalize_message") {
   }
 }
 
-TEST_SUITE("group key"){
-    TEST_CASE("the hash is 64 lowercase hex digits and the key says how it was made"){
-        const group_key key = key_of(node_exception("TypeError", "boom", "submit", 10, 3));
-CHECK(key.hash.size() == 64);
-CHECK(key.hash.find_first_not_of("0123456789abcdef") == std::string::npos);
-CHECK(key.version == warden::sink::kGroupingVersion);
-CHECK(key.kind == grouping_kind::exception);
-CHECK(grouping_kind_name(key.kind) == "exception");
-CHECK(key.components.size() == 3);
-}
-
-TEST_CASE("the same exception at other lines, columns and addresses is one issue") {
-  const group_key first = key_of(node_exception("TypeError", "x is undefined", "submit", 10, 3));
-  CHECK(first.components == std::vector<std::string>{"type: TypeError", "frame: server | handle",
-                                                     "frame: orders | submit"});
-  CHECK(hash_of(node_exception("TypeError", "x is undefined", "submit", 250, 17)) == first.hash);
-  // Values do not count when frames do.
-  CHECK(hash_of(node_exception("TypeError", "y is undefined", "submit", 12, 1)) == first.hash);
-
-  const std::string native = hash_of(
-      sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()"));
-  CHECK(hash_of(sdk_exception("std::runtime_error", "card declined",
-                              "checkout::report_declined_card()", "0x5612aa000f00")) == native);
-}
-
-TEST_CASE("another innermost in-app function or exception type is another issue") {
-  const std::string submit = hash_of(node_exception("TypeError", "boom", "submit", 10, 3));
-  CHECK(hash_of(node_exception("TypeError", "boom", "cancel", 10, 3)) != submit);
-  CHECK(hash_of(node_exception("RangeError", "boom", "submit", 10, 3)) != submit);
-
-  const std::string declined = hash_of(
-      sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()"));
-  CHECK(hash_of(sdk_exception("std::runtime_error", "card declined",
-                              "checkout::report_expired_card()")) != declined);
-  CHECK(hash_of(sdk_exception("std::logic_error", "card declined",
-                              "checkout::report_declined_card()")) != declined);
-}
-
-TEST_CASE("two teams never share an issue") {
-  const std::string event =
-      sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()");
-  const std::string payments = hash_of(event, kPayments);
-  CHECK(hash_of(event, {"refunds", "backend", "checkout", owner_source::sdk}) != payments);
-  CHECK(hash_of(event, {"payments", "frontend", "checkout", owner_source::sdk}) != payments);
-  CHECK(hash_of(event, {"payments", "backend", "", owner_source::sdk}) != payments);
-  // Where the owner came from does not matter, only who it is.
-  CHECK(hash_of(event, {"payments", "backend", "checkout", owner_source::rules}) == payments);
-  // Fields are delimited: moving text from one field to the next changes the hash.
-  CHECK(hash_of(event, {"pay", "mentsbackend", "checkout", owner_source::sdk}) != payments);
-}
-
-TEST_CASE("Warden's SDK: native frames by library and function, clone suffixes ignored") {
-  const group_key key = key_of(sdk_exception("std::runtime_error", "card 4242 declined",
-                                             "checkout::report_declined_card()"));
-  CHECK(key.kind == grouping_kind::exception);
-  CHECK(key.components ==
-        std::vector<std::string>{"type: std::runtime_error", "frame: shop | main",
-                                 "frame: shop | checkout::submit_order(checkout::order const&)",
-                                 "frame: shop | checkout::report_declined_card()"});
-  CHECK(key.title == "std::runtime_error: card 4242 declined");
-  CHECK(key.culprit == "checkout::report_declined_card()");
-  // The same function, other copies made by the compiler.
-  for (const std::string_view clone :
-       {"checkout::report_declined_card() [clone .cold]",
-        "checkout::report_declined_card() [clone .isra.0] [clone .cold]",
-        "checkout::report_declined_card().constprop.0.isra.1",
-        "checkout::report_declined_card().cold"}) {
-    CAPTURE(clone);
-    CHECK(hash_of(sdk_exception("std::runtime_error", "card declined", clone)) == key.hash);
+TEST_SUITE("group key") {
+  TEST_CASE("the hash is 64 lowercase hex digits and the key says how it was made") {
+    const group_key key = key_of(node_exception("TypeError", "boom", "submit", 10, 3));
+    CHECK(key.hash.size() == 64);
+    CHECK(key.hash.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(key.version == warden::sink::kGroupingVersion);
+    CHECK(key.kind == grouping_kind::exception);
+    CHECK(grouping_kind_name(key.kind) == "exception");
+    CHECK(key.components.size() == 3);
   }
-}
 
-TEST_CASE("clone suffixes are native only: elsewhere a dot names a method") {
-  CHECK(key_of(node_exception("Error", "boom", "Thermostat.cold", 1, 1)).components.back() ==
-        "frame: orders | Thermostat.cold");
-}
+  TEST_CASE("the same exception at other lines, columns and addresses is one issue") {
+    const group_key first = key_of(node_exception("TypeError", "x is undefined", "submit", 10, 3));
+    CHECK(first.components == std::vector<std::string>{"type: TypeError", "frame: server | handle",
+                                                       "frame: orders | submit"});
+    CHECK(hash_of(node_exception("TypeError", "x is undefined", "submit", 250, 17)) == first.hash);
+    // Values do not count when frames do.
+    CHECK(hash_of(node_exception("TypeError", "y is undefined", "submit", 12, 1)) == first.hash);
 
-TEST_CASE("in-app frames only, all frames when none is in app") {
-  // Other system frames around the same in-app frames: one issue.
-  const std::string app =
-      hash_of(sdk_exception("std::runtime_error", "declined", "checkout::report_declined_card()"));
-  CHECK(hash_of(sdk_exception("std::runtime_error", "declined", "checkout::report_declined_card()",
+    const std::string native = hash_of(
+        sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()"));
+    CHECK(hash_of(sdk_exception("std::runtime_error", "card declined",
+                                "checkout::report_declined_card()", "0x5612aa000f00")) == native);
+  }
+
+  TEST_CASE("another innermost in-app function or exception type is another issue") {
+    const std::string submit = hash_of(node_exception("TypeError", "boom", "submit", 10, 3));
+    CHECK(hash_of(node_exception("TypeError", "boom", "cancel", 10, 3)) != submit);
+    CHECK(hash_of(node_exception("RangeError", "boom", "submit", 10, 3)) != submit);
+
+    const std::string declined = hash_of(
+        sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()"));
+    CHECK(hash_of(sdk_exception("std::runtime_error", "card declined",
+                                "checkout::report_expired_card()")) != declined);
+    CHECK(hash_of(sdk_exception("std::logic_error", "card declined",
+                                "checkout::report_declined_card()")) != declined);
+  }
+
+  TEST_CASE("two teams never share an issue") {
+    const std::string event =
+        sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()");
+    const std::string payments = hash_of(event, kPayments);
+    CHECK(hash_of(event, {"refunds", "backend", "checkout", owner_source::sdk}) != payments);
+    CHECK(hash_of(event, {"payments", "frontend", "checkout", owner_source::sdk}) != payments);
+    CHECK(hash_of(event, {"payments", "backend", "", owner_source::sdk}) != payments);
+    // Where the owner came from does not matter, only who it is.
+    CHECK(hash_of(event, {"payments", "backend", "checkout", owner_source::rules}) == payments);
+    // Fields are delimited: moving text from one field to the next changes the hash.
+    CHECK(hash_of(event, {"pay", "mentsbackend", "checkout", owner_source::sdk}) != payments);
+  }
+
+  TEST_CASE("Warden's SDK: native frames by library and function, clone suffixes ignored") {
+    const group_key key = key_of(sdk_exception("std::runtime_error", "card 4242 declined",
+                                               "checkout::report_declined_card()"));
+    CHECK(key.kind == grouping_kind::exception);
+    CHECK(key.components ==
+          std::vector<std::string>{"type: std::runtime_error", "frame: shop | main",
+                                   "frame: shop | checkout::submit_order(checkout::order const&)",
+                                   "frame: shop | checkout::report_declined_card()"});
+    CHECK(key.title == "std::runtime_error: card 4242 declined");
+    CHECK(key.culprit == "checkout::report_declined_card()");
+    // The same function, other copies made by the compiler.
+    for (const std::string_view clone :
+         {"checkout::report_declined_card() [clone .cold]",
+          "checkout::report_declined_card() [clone .isra.0] [clone .cold]",
+          "checkout::report_declined_card().constprop.0.isra.1",
+          "checkout::report_declined_card().cold"}) {
+      CAPTURE(clone);
+      CHECK(hash_of(sdk_exception("std::runtime_error", "card declined", clone)) == key.hash);
+    }
+  }
+
+  TEST_CASE("clone suffixes are native only: elsewhere a dot names a method") {
+    CHECK(key_of(node_exception("Error", "boom", "Thermostat.cold", 1, 1)).components.back() ==
+          "frame: orders | Thermostat.cold");
+  }
+
+  TEST_CASE("in-app frames only, all frames when none is in app") {
+    // Other system frames around the same in-app frames: one issue.
+    const std::string app = hash_of(
+        sdk_exception("std::runtime_error", "declined", "checkout::report_declined_card()"));
+    CHECK(
+        hash_of(sdk_exception("std::runtime_error", "declined", "checkout::report_declined_card()",
                               "0x55d0c0de12a4", "/usr/lib/libc++abi.so.1")) == app);
 
-  const auto system_only = [](std::string_view library, std::string_view function) {
-    return std::string{
-               R"({"platform":"native","exception":{"values":[{"type":"std::bad_alloc","stacktrace":{"frames":[)"
-               R"({"function":"start_thread","package":"/usr/lib/libc.so.6","in_app":false},)"
-               R"({"function":")"} +
-           std::string{function} + R"(","package":")" + std::string{library} +
-           R"(","in_app":false}]}}]}})";
-  };
-  const group_key all =
-      key_of(system_only("/usr/lib/libstdc++.so.6", "operator new(unsigned long)"));
-  CHECK(all.components ==
-        std::vector<std::string>{"type: std::bad_alloc", "frame: libc.so | start_thread",
-                                 "frame: libstdc++.so | operator new(unsigned long)"});
-  CHECK(all.culprit == "operator new(unsigned long)");
-  // The library's version does not matter; the function does.
-  CHECK(hash_of(system_only("/usr/lib/libstdc++.so.6.0.32", "operator new(unsigned long)")) ==
-        all.hash);
-  CHECK(hash_of(system_only("/usr/lib/libstdc++.so.6", "operator new[](unsigned long)")) !=
-        all.hash);
-}
+    const auto system_only = [](std::string_view library, std::string_view function) {
+      return std::string{
+                 R"({"platform":"native","exception":{"values":[{"type":"std::bad_alloc","stacktrace":{"frames":[)"
+                 R"({"function":"start_thread","package":"/usr/lib/libc.so.6","in_app":false},)"
+                 R"({"function":")"} +
+             std::string{function} + R"(","package":")" + std::string{library} +
+             R"(","in_app":false}]}}]}})";
+    };
+    const group_key all =
+        key_of(system_only("/usr/lib/libstdc++.so.6", "operator new(unsigned long)"));
+    CHECK(all.components ==
+          std::vector<std::string>{"type: std::bad_alloc", "frame: libc.so | start_thread",
+                                   "frame: libstdc++.so | operator new(unsigned long)"});
+    CHECK(all.culprit == "operator new(unsigned long)");
+    // The library's version does not matter; the function does.
+    CHECK(hash_of(system_only("/usr/lib/libstdc++.so.6.0.32", "operator new(unsigned long)")) ==
+          all.hash);
+    CHECK(hash_of(system_only("/usr/lib/libstdc++.so.6", "operator new[](unsigned long)")) !=
+          all.hash);
+  }
 
-TEST_CASE("recursion depth and unknown frames do not split issues") {
-  const auto recursive = [](int depth, bool unknown) {
-    std::string frames = R"({"function":"main","module":"app","in_app":true})";
-    for (int i = 0; i < depth; ++i) {
-      frames += R"(,{"function":"walk","module":"tree","lineno":)" + std::to_string(10 + i) +
-                R"(,"in_app":true})";
-      if (unknown) frames += R"(,{"function":"<unknown>","in_app":true},{"in_app":true})";
+  TEST_CASE("recursion depth and unknown frames do not split issues") {
+    const auto recursive = [](int depth, bool unknown) {
+      std::string frames = R"({"function":"main","module":"app","in_app":true})";
+      for (int i = 0; i < depth; ++i) {
+        frames += R"(,{"function":"walk","module":"tree","lineno":)" + std::to_string(10 + i) +
+                  R"(,"in_app":true})";
+        if (unknown) frames += R"(,{"function":"<unknown>","in_app":true},{"in_app":true})";
+      }
+      return R"({"exception":{"values":[{"type":"StackOverflow","stacktrace":{"frames":[)" +
+             frames + "]}}]}}";
+    };
+    const group_key three = key_of(recursive(3, false));
+    CHECK(three.components == std::vector<std::string>{"type: StackOverflow", "frame: app | main",
+                                                       "frame: tree | walk"});
+    CHECK(hash_of(recursive(40, false)) == three.hash);
+    CHECK(hash_of(recursive(2, true)) == three.hash);
+  }
+
+  TEST_CASE("an exception without frames groups by type and normalized value") {
+    const auto bare = [](std::string_view type, std::string_view value) {
+      return std::string{R"({"exception":{"values":[{"type":")"} + std::string{type} +
+             R"(","value":")" + std::string{value} + R"("}]}})";
+    };
+    const group_key key = key_of(bare("std::out_of_range", "index 7 out of range (size 3)"));
+    CHECK(key.components ==
+          std::vector<std::string>{"type: std::out_of_range",
+                                   "value: index <int> out of range (size <int>)"});
+    CHECK(key.title == "std::out_of_range: index 7 out of range (size 3)");
+    CHECK(hash_of(bare("std::out_of_range", "index 12 out of range (size 10)")) == key.hash);
+    CHECK(hash_of(bare("std::out_of_range", "key missing")) != key.hash);
+  }
+
+  TEST_CASE("chained exceptions: every link counts, the newest one titles the issue") {
+    // Warden's SDK: std::throw_with_nested, oldest cause first.
+    const auto chain = [](std::string_view cause) {
+      return std::string{R"({"platform":"native","exception":{"values":[)"
+                         R"({"type":")"} +
+             std::string{cause} +
+             R"(","value":"connection reset","mechanism":{"type":"chained","exception_id":1,"parent_id":0}},)"
+             R"({"type":"std::runtime_error","value":"order 7 failed","mechanism":{"type":"generic","exception_id":0},)"
+             R"j("stacktrace":{"frames":[{"function":"shop::place_order()","package":"/opt/shop/bin/shop","instruction_addr":"0x1","in_app":true}]}}]}})j";
+    };
+    const group_key key = key_of(chain("std::system_error"));
+    CHECK(key.components == std::vector<std::string>{
+                                "type: std::system_error", "value: connection reset",
+                                "type: std::runtime_error", "frame: shop | shop::place_order()"});
+    CHECK(key.title == "std::runtime_error: order 7 failed");
+    CHECK(hash_of(chain("std::ios_base::failure")) != key.hash);
+  }
+
+  TEST_CASE("messages that differ only in variable parts are one issue") {
+    const std::vector<std::pair<std::string_view, std::string_view>> pairs{
+        {"order 1234 not found", "order 98 not found"},
+        {"payment 550e8400-e29b-41d4-a716-446655440000 stuck",
+         "payment 123e4567-e89b-12d3-a456-426614174000 stuck"},
+        {"mail to bob@example.com bounced", "mail to ann@example.org bounced"},
+        {"upstream 10.0.0.7 timed out", "upstream 2001:db8::1 timed out"},
+        {"GET https://a.example.com/x?id=1 failed", "GET http://b.example.org/ failed"},
+        {"batch from 2024-01-15T10:30:00Z late", "batch from 2025-06-01 08:00:00 late"},
+        {"bad pointer 0x7ffee3b8a9c0", "bad pointer 0x10"},
+        {"ratio 0.25 too low", "ratio 17.5 too low"},
+    };
+    for (const auto& pair : pairs) {
+      CAPTURE(pair.first);
+      const group_key key = key_of(message_event(pair.first));
+      CHECK(key.kind == grouping_kind::message);
+      CHECK(key.title == pair.first);
+      CHECK(hash_of(message_event(pair.second)) == key.hash);
     }
-    return R"({"exception":{"values":[{"type":"StackOverflow","stacktrace":{"frames":[)" + frames +
-           "]}}]}}";
-  };
-  const group_key three = key_of(recursive(3, false));
-  CHECK(three.components ==
-        std::vector<std::string>{"type: StackOverflow", "frame: app | main", "frame: tree | walk"});
-  CHECK(hash_of(recursive(40, false)) == three.hash);
-  CHECK(hash_of(recursive(2, true)) == three.hash);
-}
-
-TEST_CASE("an exception without frames groups by type and normalized value") {
-  const auto bare = [](std::string_view type, std::string_view value) {
-    return std::string{R"({"exception":{"values":[{"type":")"} + std::string{type} +
-           R"(","value":")" + std::string{value} + R"("}]}})";
-  };
-  const group_key key = key_of(bare("std::out_of_range", "index 7 out of range (size 3)"));
-  CHECK(key.components == std::vector<std::string>{"type: std::out_of_range",
-                                                   "value: index <int> out of range (size <int>)"});
-  CHECK(key.title == "std::out_of_range: index 7 out of range (size 3)");
-  CHECK(hash_of(bare("std::out_of_range", "index 12 out of range (size 10)")) == key.hash);
-  CHECK(hash_of(bare("std::out_of_range", "key missing")) != key.hash);
-}
-
-TEST_CASE("chained exceptions: every link counts, the newest one titles the issue") {
-  // Warden's SDK: std::throw_with_nested, oldest cause first.
-  const auto chain = [](std::string_view cause) {
-    return std::string{R"({"platform":"native","exception":{"values":[)"
-                       R"({"type":")"} +
-           std::string{cause} +
-           R"(","value":"connection reset","mechanism":{"type":"chained","exception_id":1,"parent_id":0}},)"
-           R"({"type":"std::runtime_error","value":"order 7 failed","mechanism":{"type":"generic","exception_id":0},)"
-           R"j("stacktrace":{"frames":[{"function":"shop::place_order()","package":"/opt/shop/bin/shop","instruction_addr":"0x1","in_app":true}]}}]}})j";
-  };
-  const group_key key = key_of(chain("std::system_error"));
-  CHECK(key.components ==
-        std::vector<std::string>{"type: std::system_error", "value: connection reset",
-                                 "type: std::runtime_error", "frame: shop | shop::place_order()"});
-  CHECK(key.title == "std::runtime_error: order 7 failed");
-  CHECK(hash_of(chain("std::ios_base::failure")) != key.hash);
-}
-
-TEST_CASE("messages that differ only in variable parts are one issue") {
-  const std::vector<std::pair<std::string_view, std::string_view>> pairs{
-      {"order 1234 not found", "order 98 not found"},
-      {"payment 550e8400-e29b-41d4-a716-446655440000 stuck",
-       "payment 123e4567-e89b-12d3-a456-426614174000 stuck"},
-      {"mail to bob@example.com bounced", "mail to ann@example.org bounced"},
-      {"upstream 10.0.0.7 timed out", "upstream 2001:db8::1 timed out"},
-      {"GET https://a.example.com/x?id=1 failed", "GET http://b.example.org/ failed"},
-      {"batch from 2024-01-15T10:30:00Z late", "batch from 2025-06-01 08:00:00 late"},
-      {"bad pointer 0x7ffee3b8a9c0", "bad pointer 0x10"},
-      {"ratio 0.25 too low", "ratio 17.5 too low"},
-  };
-  for (const auto& pair : pairs) {
-    CAPTURE(pair.first);
-    const group_key key = key_of(message_event(pair.first));
-    CHECK(key.kind == grouping_kind::message);
-    CHECK(key.title == pair.first);
-    CHECK(hash_of(message_event(pair.second)) == key.hash);
+    CHECK(hash_of(message_event("order 1 not found")) !=
+          hash_of(message_event("user 1 not found")));
   }
-  CHECK(hash_of(message_event("order 1 not found")) != hash_of(message_event("user 1 not found")));
-}
 
-TEST_CASE("a message template groups whatever its parameters were") {
-  const auto logged = [](std::string_view formatted, std::string_view param) {
-    return std::string{R"({"logentry":{"message":"user {} has no cart","params":[")"} +
-           std::string{param} + R"("],"formatted":")" + std::string{formatted} + R"("}})";
-  };
-  const group_key bob = key_of(logged("user bob has no cart", "bob"));
-  CHECK(bob.kind == grouping_kind::message_template);
-  CHECK(grouping_kind_name(bob.kind) == "template");
-  CHECK(bob.components == std::vector<std::string>{"message: user {} has no cart"});
-  CHECK(bob.title == "user bob has no cart");
-  CHECK(hash_of(logged("user ann has no cart", "ann")) == bob.hash);
-  // The legacy form: "message" as an object, and a template without formatted text.
-  const group_key legacy =
-      key_of(R"({"message":{"message":"user {} has no cart","params":["x"]}})");
-  CHECK(legacy.hash == bob.hash);
-  CHECK(legacy.title == "user {} has no cart");
-  // The template is normalized too.
-  CHECK(hash_of(R"({"logentry":{"message":"shard 3: user %s has no cart"}})") ==
-        hash_of(R"({"logentry":{"message":"shard 12: user %s has no cart"}})"));
-}
-
-TEST_CASE("captureMessage's synthetic exception groups like the message") {
-  const std::string plain = hash_of(message_event("hello message"));
-  // @sentry/node: the message plus a type-less synthetic exception with frames.
-  const group_key synthetic = key_of(
-      R"({"level":"warning","message":"hello message","exception":{"values":[{"value":"hello message",)"
-      R"("stacktrace":{"frames":[{"filename":"/srv/app/a.js","module":"a","function":"main","lineno":3,"in_app":true}]},)"
-      R"("mechanism":{"type":"generic","handled":true,"synthetic":true}}]}})");
-  CHECK(synthetic.kind == grouping_kind::message);
-  CHECK(synthetic.hash == plain);
-  CHECK(synthetic.title == "hello message");
-  CHECK(synthetic.culprit == "main");
-}
-
-TEST_CASE("a crash's synthetic signal type does not count, its frames do") {
-  const auto crash = [](std::string_view signal, std::string_view function) {
-    return std::string{R"({"platform":"native","level":"fatal","exception":{"values":[{"type":")"} +
-           std::string{signal} +
-           R"j(","value":"Segmentation fault (signal 11, code 1, address 0x0)",)j"
-           R"("mechanism":{"type":"signalhandler","handled":false,"synthetic":true},"stacktrace":{"frames":[)"
-           R"({"function":"main","package":"/opt/shop/bin/shop","instruction_addr":"0x10","in_app":true},)"
-           R"({"function":")" +
-           std::string{function} +
-           R"(","package":"/opt/shop/bin/shop","instruction_addr":"0x20","in_app":true}]}}]}})";
-  };
-  const group_key key = key_of(crash("SIGSEGV", "cache::evict()"));
-  CHECK(key.kind == grouping_kind::exception);
-  CHECK(key.components == std::vector<std::string>{"type: <none>", "frame: shop | main",
-                                                   "frame: shop | cache::evict()"});
-  CHECK(key.title == "SIGSEGV: Segmentation fault (signal 11, code 1, address 0x0)");
-  CHECK(hash_of(crash("SIGBUS", "cache::evict()")) == key.hash);
-  CHECK(hash_of(crash("SIGSEGV", "cache::insert()")) != key.hash);
-}
-
-TEST_CASE("a message with a thread stack groups by its message, the stack names the culprit") {
-  // Warden's SDK with attach_stacktrace: the capture site's stack under threads.
-  const auto captured = [](std::string_view message) {
-    return std::string{R"({"platform":"native","message":")"} + std::string{message} +
-           R"(","threads":{"values":[{"current":true,"stacktrace":{"frames":[)"
-           R"({"function":"main","package":"/opt/shop/bin/shop","in_app":true},)"
-           R"({"function":"inventory::restock() [clone .cold]","package":"/opt/shop/bin/shop","in_app":true}]}}]}})";
-  };
-  const group_key low = key_of(captured("stock low for sku 42"));
-  CHECK(low.kind == grouping_kind::message);
-  CHECK(low.culprit == "inventory::restock()");
-  CHECK(hash_of(captured("stock low for sku 7")) == low.hash);
-  CHECK(hash_of(captured("supplier unreachable")) != low.hash);
-}
-
-TEST_CASE("fingerprint: custom, hybrid with {{ default }}, and variables") {
-  const std::string declined =
-      sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()");
-  const auto with_fingerprint = [&declined](std::string_view fingerprint) {
-    std::string event = declined;
-    event.insert(1, std::string{R"("fingerprint":)"} + std::string{fingerprint} + ",");
-    return event;
-  };
-  // A custom fingerprint replaces the default key: other code, same issue.
-  const group_key custom = key_of(with_fingerprint(R"(["payment-declined"])"));
-  CHECK(custom.kind == grouping_kind::fingerprint);
-  CHECK(custom.components == std::vector<std::string>{"fingerprint: payment-declined"});
-  CHECK(custom.title == "std::runtime_error: card declined");
-  CHECK(hash_of(R"({"message":"x","fingerprint":["payment-declined"]})") == custom.hash);
-
-  // {{ default }} alone is the default key; with more parts it splits the default key.
-  const std::string plain = hash_of(declined);
-  CHECK(hash_of(with_fingerprint(R"(["{{ default }}"])")) == plain);
-  CHECK(hash_of(with_fingerprint(R"(["{{default}}"])")) == plain);
-  const group_key eu = key_of(with_fingerprint(R"(["{{  default }}", "eu"])"));
-  CHECK(eu.kind == grouping_kind::fingerprint);
-  CHECK(eu.components.size() == 5);
-  CHECK(eu.components.back() == "fingerprint: eu");
-  CHECK(eu.hash != plain);
-  CHECK(hash_of(with_fingerprint(R"(["{{ default }}", "us"])")) != eu.hash);
-  CHECK(hash_of(
-            sdk_exception("std::runtime_error", "card declined", "checkout::report_expired_card()")
-                .insert(1, R"("fingerprint":["{{ default }}","eu"],)")) != eu.hash);
-
-  // Variables, inline too; unknown ones and elements that are not text stay literal
-  // or are skipped.
-  const group_key variables = key_of(with_fingerprint(
-      R"(["{{ type }}", "{{error.value}}", "{{ message }}", "{{ function }}", "{{ module }}",)"
-      R"("{{ level }}", "{{ transaction }}", "{{ tags.team }}", "{{ tags.region }}",)"
-      R"("db-{{ type }}-x", "{{ nope }}", "{{ default }}x", 503, null, {"a":1}])"));
-  CHECK(variables.components ==
-        std::vector<std::string>{
-            "fingerprint: std::runtime_error", "fingerprint: card declined",
-            "fingerprint: card declined", "fingerprint: checkout::report_declined_card()",
-            "fingerprint: <no-module>", "fingerprint: error", "fingerprint: <no-transaction>",
-            "fingerprint: payments", "fingerprint: <no-value-for-tag-region>",
-            "fingerprint: db-std::runtime_error-x", "fingerprint: {{ nope }}",
-            "fingerprint: {{ default }}x", "fingerprint: 503"});
-  const group_key empty =
-      key_of(R"({"fingerprint":["{{ type }}","{{ value }}","{{ message }}","{{ function }}"]})");
-  CHECK(empty.components ==
-        std::vector<std::string>{"fingerprint: <no-type>", "fingerprint: <no-value>",
-                                 "fingerprint: <no-message>", "fingerprint: <no-function>"});
-  // No usable element: the default key.
-  CHECK(hash_of(with_fingerprint("[]")) == plain);
-  CHECK(hash_of(with_fingerprint("[null]")) == plain);
-  CHECK(hash_of(with_fingerprint(R"("not a list")")) == plain);
-}
-
-TEST_CASE("titles: first line, bounded, valid UTF-8, culprit: innermost in-app function") {
-  const group_key multi =
-      key_of(R"({"exception":[{"type":"ValueError","value":"\n  bad input\nmore"}],)"
-             R"("transaction":"POST /orders"})");
-  CHECK(multi.title == "ValueError: bad input");
-  CHECK(multi.culprit == "POST /orders");  // no frames: the transaction
-
-  std::string long_value(400, 'x');
-  long_value.replace(250, 2, "\xC3\xA9");
-  const group_key bounded =
-      key_of(R"({"exception":{"values":[{"type":"E","value":")" + long_value + R"("}]}})");
-  CHECK(bounded.title.size() <= kMaxTitleBytes);
-  CHECK(bounded.title.size() >= kMaxTitleBytes - 1);
-  CHECK(bounded.title.rfind("E: xx", 0) == 0);
-
-  CHECK(key_of(R"({"exception":{"values":[{"type":"OnlyType"}]}})").title == "OnlyType");
-  CHECK(key_of(R"({"exception":{"values":[{"value":"only value"}]}})").title == "only value");
-  const group_key nothing = key_of("{}");
-  CHECK(nothing.title == "<untitled>");
-  CHECK(nothing.kind == grouping_kind::message);
-  CHECK(nothing.culprit.empty());
-  CHECK(key_of(R"({"logentry":{"formatted":"formatted wins","message":"template"}})").title ==
-        "formatted wins");
-}
-
-TEST_CASE("odd shapes read as absent, never as errors") {
-  for (
-      const std::string_view json :
-      {R"({"exception":42,"message":7,"tags":"x","fingerprint":{},"threads":[1]})",
-       R"({"exception":{"values":[null,{"type":3,"stacktrace":{"frames":[1,null,{"function":5}]}}]}})",
-       R"({"logentry":"text","request":[],"contexts":{"ownership":7}})", "[]", "null"}) {
-    CAPTURE(json);
-    const group_key key = key_of(json);
-    CHECK(key.hash.size() == 64);
-    CHECK(!key.components.empty());
+  TEST_CASE("a message template groups whatever its parameters were") {
+    const auto logged = [](std::string_view formatted, std::string_view param) {
+      return std::string{R"({"logentry":{"message":"user {} has no cart","params":[")"} +
+             std::string{param} + R"("],"formatted":")" + std::string{formatted} + R"("}})";
+    };
+    const group_key bob = key_of(logged("user bob has no cart", "bob"));
+    CHECK(bob.kind == grouping_kind::message_template);
+    CHECK(grouping_kind_name(bob.kind) == "template");
+    CHECK(bob.components == std::vector<std::string>{"message: user {} has no cart"});
+    CHECK(bob.title == "user bob has no cart");
+    CHECK(hash_of(logged("user ann has no cart", "ann")) == bob.hash);
+    // The legacy form: "message" as an object, and a template without formatted text.
+    const group_key legacy =
+        key_of(R"({"message":{"message":"user {} has no cart","params":["x"]}})");
+    CHECK(legacy.hash == bob.hash);
+    CHECK(legacy.title == "user {} has no cart");
+    // The template is normalized too.
+    CHECK(hash_of(R"({"logentry":{"message":"shard 3: user %s has no cart"}})") ==
+          hash_of(R"({"logentry":{"message":"shard 12: user %s has no cart"}})"));
   }
-}
 
-TEST_CASE("@sentry/node 11.12.0: the captured exception and message events") {
-  // The event items of the captured envelopes: the line after {"type":"event"}.
-  std::vector<std::string> events;
-  for (const char* request : {"req01", "req02", "req03", "req04"}) {
-    std::ifstream body{std::string{WARDEN_SENTRY_NODE_FIXTURES} + "/" + request + ".body.txt"};
-    REQUIRE_MESSAGE(body.good(), request);
-    std::string line;
-    bool event_next = false;
-    while (std::getline(body, line)) {
-      if (event_next) events.push_back(line);
-      event_next = line.rfind(R"({"type":"event")", 0) == 0;
+  TEST_CASE("captureMessage's synthetic exception groups like the message") {
+    const std::string plain = hash_of(message_event("hello message"));
+    // @sentry/node: the message plus a type-less synthetic exception with frames.
+    const group_key synthetic = key_of(
+        R"({"level":"warning","message":"hello message","exception":{"values":[{"value":"hello message",)"
+        R"("stacktrace":{"frames":[{"filename":"/srv/app/a.js","module":"a","function":"main","lineno":3,"in_app":true}]},)"
+        R"("mechanism":{"type":"generic","handled":true,"synthetic":true}}]}})");
+    CHECK(synthetic.kind == grouping_kind::message);
+    CHECK(synthetic.hash == plain);
+    CHECK(synthetic.title == "hello message");
+    CHECK(synthetic.culprit == "main");
+  }
+
+  TEST_CASE("a crash's synthetic signal type does not count, its frames do") {
+    const auto crash = [](std::string_view signal, std::string_view function) {
+      return std::string{
+                 R"({"platform":"native","level":"fatal","exception":{"values":[{"type":")"} +
+             std::string{signal} +
+             R"j(","value":"Segmentation fault (signal 11, code 1, address 0x0)",)j"
+             R"("mechanism":{"type":"signalhandler","handled":false,"synthetic":true},"stacktrace":{"frames":[)"
+             R"({"function":"main","package":"/opt/shop/bin/shop","instruction_addr":"0x10","in_app":true},)"
+             R"({"function":")" +
+             std::string{function} +
+             R"(","package":"/opt/shop/bin/shop","instruction_addr":"0x20","in_app":true}]}}]}})";
+    };
+    const group_key key = key_of(crash("SIGSEGV", "cache::evict()"));
+    CHECK(key.kind == grouping_kind::exception);
+    CHECK(key.components == std::vector<std::string>{"type: <none>", "frame: shop | main",
+                                                     "frame: shop | cache::evict()"});
+    CHECK(key.title == "SIGSEGV: Segmentation fault (signal 11, code 1, address 0x0)");
+    CHECK(hash_of(crash("SIGBUS", "cache::evict()")) == key.hash);
+    CHECK(hash_of(crash("SIGSEGV", "cache::insert()")) != key.hash);
+  }
+
+  TEST_CASE("a message with a thread stack groups by its message, the stack names the culprit") {
+    // Warden's SDK with attach_stacktrace: the capture site's stack under threads.
+    const auto captured = [](std::string_view message) {
+      return std::string{R"({"platform":"native","message":")"} + std::string{message} +
+             R"(","threads":{"values":[{"current":true,"stacktrace":{"frames":[)"
+             R"({"function":"main","package":"/opt/shop/bin/shop","in_app":true},)"
+             R"({"function":"inventory::restock() [clone .cold]","package":"/opt/shop/bin/shop","in_app":true}]}}]}})";
+    };
+    const group_key low = key_of(captured("stock low for sku 42"));
+    CHECK(low.kind == grouping_kind::message);
+    CHECK(low.culprit == "inventory::restock()");
+    CHECK(hash_of(captured("stock low for sku 7")) == low.hash);
+    CHECK(hash_of(captured("supplier unreachable")) != low.hash);
+  }
+
+  TEST_CASE("fingerprint: custom, hybrid with {{ default }}, and variables") {
+    const std::string declined =
+        sdk_exception("std::runtime_error", "card declined", "checkout::report_declined_card()");
+    const auto with_fingerprint = [&declined](std::string_view fingerprint) {
+      std::string event = declined;
+      event.insert(1, std::string{R"("fingerprint":)"} + std::string{fingerprint} + ",");
+      return event;
+    };
+    // A custom fingerprint replaces the default key: other code, same issue.
+    const group_key custom = key_of(with_fingerprint(R"(["payment-declined"])"));
+    CHECK(custom.kind == grouping_kind::fingerprint);
+    CHECK(custom.components == std::vector<std::string>{"fingerprint: payment-declined"});
+    CHECK(custom.title == "std::runtime_error: card declined");
+    CHECK(hash_of(R"({"message":"x","fingerprint":["payment-declined"]})") == custom.hash);
+
+    // {{ default }} alone is the default key; with more parts it splits the default key.
+    const std::string plain = hash_of(declined);
+    CHECK(hash_of(with_fingerprint(R"(["{{ default }}"])")) == plain);
+    CHECK(hash_of(with_fingerprint(R"(["{{default}}"])")) == plain);
+    const group_key eu = key_of(with_fingerprint(R"(["{{  default }}", "eu"])"));
+    CHECK(eu.kind == grouping_kind::fingerprint);
+    CHECK(eu.components.size() == 5);
+    CHECK(eu.components.back() == "fingerprint: eu");
+    CHECK(eu.hash != plain);
+    CHECK(hash_of(with_fingerprint(R"(["{{ default }}", "us"])")) != eu.hash);
+    CHECK(hash_of(sdk_exception("std::runtime_error", "card declined",
+                                "checkout::report_expired_card()")
+                      .insert(1, R"("fingerprint":["{{ default }}","eu"],)")) != eu.hash);
+
+    // Variables, inline too; unknown ones and elements that are not text stay literal
+    // or are skipped.
+    const group_key variables = key_of(with_fingerprint(
+        R"(["{{ type }}", "{{error.value}}", "{{ message }}", "{{ function }}", "{{ module }}",)"
+        R"("{{ level }}", "{{ transaction }}", "{{ tags.team }}", "{{ tags.region }}",)"
+        R"("db-{{ type }}-x", "{{ nope }}", "{{ default }}x", 503, null, {"a":1}])"));
+    CHECK(variables.components ==
+          std::vector<std::string>{
+              "fingerprint: std::runtime_error", "fingerprint: card declined",
+              "fingerprint: card declined", "fingerprint: checkout::report_declined_card()",
+              "fingerprint: <no-module>", "fingerprint: error", "fingerprint: <no-transaction>",
+              "fingerprint: payments", "fingerprint: <no-value-for-tag-region>",
+              "fingerprint: db-std::runtime_error-x", "fingerprint: {{ nope }}",
+              "fingerprint: {{ default }}x", "fingerprint: 503"});
+    const group_key empty =
+        key_of(R"({"fingerprint":["{{ type }}","{{ value }}","{{ message }}","{{ function }}"]})");
+    CHECK(empty.components ==
+          std::vector<std::string>{"fingerprint: <no-type>", "fingerprint: <no-value>",
+                                   "fingerprint: <no-message>", "fingerprint: <no-function>"});
+    // No usable element: the default key.
+    CHECK(hash_of(with_fingerprint("[]")) == plain);
+    CHECK(hash_of(with_fingerprint("[null]")) == plain);
+    CHECK(hash_of(with_fingerprint(R"("not a list")")) == plain);
+  }
+
+  TEST_CASE("titles: first line, bounded, valid UTF-8, culprit: innermost in-app function") {
+    const group_key multi =
+        key_of(R"({"exception":[{"type":"ValueError","value":"\n  bad input\nmore"}],)"
+               R"("transaction":"POST /orders"})");
+    CHECK(multi.title == "ValueError: bad input");
+    CHECK(multi.culprit == "POST /orders");  // no frames: the transaction
+
+    std::string long_value(400, 'x');
+    long_value.replace(250, 2, "\xC3\xA9");
+    const group_key bounded =
+        key_of(R"({"exception":{"values":[{"type":"E","value":")" + long_value + R"("}]}})");
+    CHECK(bounded.title.size() <= kMaxTitleBytes);
+    CHECK(bounded.title.size() >= kMaxTitleBytes - 1);
+    CHECK(bounded.title.rfind("E: xx", 0) == 0);
+
+    CHECK(key_of(R"({"exception":{"values":[{"type":"OnlyType"}]}})").title == "OnlyType");
+    CHECK(key_of(R"({"exception":{"values":[{"value":"only value"}]}})").title == "only value");
+    const group_key nothing = key_of("{}");
+    CHECK(nothing.title == "<untitled>");
+    CHECK(nothing.kind == grouping_kind::message);
+    CHECK(nothing.culprit.empty());
+    CHECK(key_of(R"({"logentry":{"formatted":"formatted wins","message":"template"}})").title ==
+          "formatted wins");
+  }
+
+  TEST_CASE("odd shapes read as absent, never as errors") {
+    for (
+        const std::string_view json :
+        {R"({"exception":42,"message":7,"tags":"x","fingerprint":{},"threads":[1]})",
+         R"({"exception":{"values":[null,{"type":3,"stacktrace":{"frames":[1,null,{"function":5}]}}]}})",
+         R"({"logentry":"text","request":[],"contexts":{"ownership":7}})", "[]", "null"}) {
+      CAPTURE(json);
+      const group_key key = key_of(json);
+      CHECK(key.hash.size() == 64);
+      CHECK(!key.components.empty());
     }
   }
-  REQUIRE(events.size() == 2);
 
-  const group_key error = key_of(events[0]);
-  CHECK(error.kind == grouping_kind::exception);
-  CHECK(error.components == std::vector<std::string>{"type: TypeError", "frame: capture | Object.?",
-                                                     "frame: capture | main"});
-  CHECK(error.title == "TypeError: boom value 42");
-  CHECK(error.culprit == "main");
-  // The same throw, other lines and columns, other node internals: the same issue.
-  std::string moved = events[0];
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {R"("lineno":11,"colno":15)", R"("lineno":111,"colno":5)"},
-           {R"("function":"Module._compile")", R"("function":"Module._compileV2")"}}) {
-    const std::size_t at = moved.find(from);
-    REQUIRE(at != std::string::npos);
-    moved.replace(at, from.size(), to);
+  TEST_CASE("@sentry/node 11.12.0: the captured exception and message events") {
+    // The event items of the captured envelopes: the line after {"type":"event"}.
+    std::vector<std::string> events;
+    for (const char* request : {"req01", "req02", "req03", "req04"}) {
+      std::ifstream body{std::string{WARDEN_SENTRY_NODE_FIXTURES} + "/" + request + ".body.txt"};
+      REQUIRE_MESSAGE(body.good(), request);
+      std::string line;
+      bool event_next = false;
+      while (std::getline(body, line)) {
+        if (event_next) events.push_back(line);
+        event_next = line.rfind(R"({"type":"event")", 0) == 0;
+      }
+    }
+    REQUIRE(events.size() == 2);
+
+    const group_key error = key_of(events[0]);
+    CHECK(error.kind == grouping_kind::exception);
+    CHECK(error.components == std::vector<std::string>{"type: TypeError",
+                                                       "frame: capture | Object.?",
+                                                       "frame: capture | main"});
+    CHECK(error.title == "TypeError: boom value 42");
+    CHECK(error.culprit == "main");
+    // The same throw, other lines and columns, other node internals: the same issue.
+    std::string moved = events[0];
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {R"("lineno":11,"colno":15)", R"("lineno":111,"colno":5)"},
+             {R"("function":"Module._compile")", R"("function":"Module._compileV2")"}}) {
+      const std::size_t at = moved.find(from);
+      REQUIRE(at != std::string::npos);
+      moved.replace(at, from.size(), to);
+    }
+    CHECK(hash_of(moved) == error.hash);
+
+    const group_key message = key_of(events[1]);
+    CHECK(message.kind == grouping_kind::message);
+    CHECK(message.title == "hello message");
+    CHECK(message.culprit == "main");
+    CHECK(message.hash == hash_of(message_event("hello message")));
+    CHECK(message.hash != error.hash);
   }
-  CHECK(hash_of(moved) == error.hash);
-
-  const group_key message = key_of(events[1]);
-  CHECK(message.kind == grouping_kind::message);
-  CHECK(message.title == "hello message");
-  CHECK(message.culprit == "main");
-  CHECK(message.hash == hash_of(message_event("hello message")));
-  CHECK(message.hash != error.hash);
-}
 }
 
 TEST_SUITE("resolve_owner") {

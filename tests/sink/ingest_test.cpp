@@ -874,7 +874,6 @@ TEST_CASE("keys outside the URL-safe characters or over 128 bytes are 401") {
 
 // ----------------------------------------------------- captured @sentry/node requests
 
-
 namespace {
 
 /// `text` with %XX escapes decoded, as the HTTP layer hands query values over.
@@ -976,4 +975,3 @@ TEST_CASE("the captured span v2 request carries its container fields") {
   WARDEN_REQUIRE_OK(spans);
   CHECK((*spans)["items"].Size() == 2);
 }
-

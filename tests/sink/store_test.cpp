@@ -372,7 +372,8 @@ TEST_CASE("a retried event is a duplicate even after the cap dropped it, within 
   options.max_events_per_issue = 5;
   options.max_recent_event_ids = 50;
   auto db = open(options);
-  for (int i = 0; i < 20; ++i) REQUIRE(db->write(event_of("retry", "id-" + std::to_string(i))).ok());
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(db->write(event_of("retry", "id-" + std::to_string(i))).ok());
   auto retried = db->write(event_of("retry", "id-0"));
   REQUIRE(retried.ok());
   CHECK(retried->duplicate);
