@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -227,14 +228,23 @@ absl::Status sink_server::bind() {
   if (colon == std::string::npos || !absl::SimpleAtoi(config_.listen.substr(colon + 1), &port)) {
     return absl::InvalidArgumentError(fmt::format("listen: '{}' is not host:port", config_.listen));
   }
+  int listening = -1;
+  http_->set_socket_options([&listening](int socket) {
+    httplib::default_socket_options(socket);
+    listening = socket;
+  });
   if (port == 0) {
     port_ = http_->bind_to_any_port(host);
   } else {
     port_ = http_->bind_to_port(host, port) ? port : -1;
   }
+  http_->set_socket_options(httplib::default_socket_options);  // `listening` goes away
   if (port_ <= 0) {
     return absl::UnavailableError(fmt::format("cannot listen on {}", config_.listen));
   }
+  // cpp-httplib listens with a backlog of 5: a burst of SDK connections would wait for
+  // SYN retransmits (a second each) or be reset. A second listen() raises it.
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
   return absl::OkStatus();
 }
 
