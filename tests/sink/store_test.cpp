@@ -2,7 +2,6 @@
 // their counts, duplicates, the per-issue event cap, lifecycle (resolve, regress, mute),
 // retention, and concurrent writers.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "sink_process.hpp"
 #include "store/schema.hpp"
 #include "store/store.hpp"
 
@@ -19,28 +19,7 @@ using warden::sink::event_record;
 using warden::sink::status_change;
 using warden::sink::store;
 using warden::sink::store_options;
-
-// A fresh directory under the system's temporary directory, removed at the end.
-class temp_directory final {
- public:
-  temp_directory() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("warden-store-" + std::to_string(::getpid()) + "-" + std::to_string(next_++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_directory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_directory(const temp_directory&) = delete;
-  temp_directory& operator=(const temp_directory&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline std::atomic<int> next_{0};
-  std::filesystem::path path_;
-};
+using warden::testing::temp_directory;
 
 store_options options_in(const temp_directory& directory) {
   store_options options;
@@ -420,16 +399,32 @@ TEST_CASE("attachments are stored with their event and go when the cap drops it"
   CHECK_FALSE(db->attachment(1, "first", listed.id)->has_value());
 }
 
-TEST_CASE("a database of schema 1 is migrated on open") {
+TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
   temp_directory directory;
   const store_options options = options_in(directory);
   { open(options); }
   {
     auto raw = warden::sink::sqlite_db::open(options.path);
     REQUIRE(raw.ok());
-    REQUIRE((*raw)->exec("DROP TABLE attachments; PRAGMA user_version = 1").ok());
+    // Schema 1 had no attachments, and the issue indexes on last_seen.
+    REQUIRE((*raw)
+                ->exec("DROP TABLE attachments; DROP INDEX issues_by_owner; "
+                       "CREATE INDEX issues_by_owner ON issues (team, function, product, "
+                       "last_seen); CREATE INDEX issues_by_last_seen ON issues (last_seen); "
+                       "PRAGMA user_version = 1")
+                .ok());
   }
   auto db = open(options);
+  {
+    auto raw = warden::sink::sqlite_db::open(options.path);
+    REQUIRE(raw.ok());
+    CHECK((*raw)->query_int("PRAGMA user_version").value() ==
+          warden::sink::current_schema_version());
+    CHECK((*raw)
+              ->query_int("SELECT count(*) FROM sqlite_schema WHERE name = "
+                          "'issues_by_last_seen'")
+              .value() == 0);
+  }
   REQUIRE(db->write(event_of("migrated", "m1")).ok());
   warden::sink::attachment_record file;
   file.project_id = 1;

@@ -73,6 +73,18 @@ std::string json_detail(const absl::Status& error) {
   return json_detail(std::string{error.message()});
 }
 
+// Answers `status` with a JSON {"detail": …} body.
+void answer_error(httplib::Response& response, int status, std::string_view detail) {
+  response.status = status;
+  response.set_content(json_detail(detail), "application/json");
+}
+
+// Answers `error` with its HTTP status (NotFound: 404) and message.
+void answer_error(httplib::Response& response, const absl::Status& error) {
+  answer_error(response, absl::IsNotFound(error) ? 404 : http_status(error),
+               std::string{error.message()});
+}
+
 void write_string(json_writer& out, std::string_view key, std::string_view value) {
   out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
   out.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
@@ -283,9 +295,7 @@ void sink_server::route() {
     });
     if (too_large) {
       metrics_.rejected("too_large");
-      response.status = 413;
-      response.set_content(json_detail(fmt::format("request body exceeds {} bytes", limit)),
-                           "application/json");
+      answer_error(response, 413, fmt::format("request body exceeds {} bytes", limit));
       return;
     }
     ingest(request, response, request.matches[2] == "envelope", std::move(body));
@@ -502,10 +512,7 @@ void sink_server::list_issues(const httplib::Request& request, httplib::Response
   filter.level = request.get_param_value("level");
   filter.environment = request.get_param_value("environment");
   filter.release = request.get_param_value("release");
-  const auto bad = [&](const absl::Status& error) {
-    response.status = 400;
-    response.set_content(json_detail(error), "application/json");
-  };
+  const auto bad = [&](const absl::Status& error) { answer_error(response, error); };
   for (const auto& [name, target] :
        {std::pair<const char*, std::optional<std::int64_t>*>{"project", &filter.project_id},
         {"since", &filter.seen_since_ms},
@@ -531,8 +538,7 @@ void sink_server::list_issues(const httplib::Request& request, httplib::Response
   }
   absl::StatusOr<std::vector<issue_row>> found = db_.issues(filter);
   if (!found.ok()) {
-    response.status = http_status(found.status());
-    response.set_content(json_detail(found.status()), "application/json");
+    answer_error(response, found.status());
     return;
   }
   rapidjson::StringBuffer buffer;
@@ -562,13 +568,11 @@ void sink_server::show_issue(const httplib::Request& request, httplib::Response&
                                : !latest.ok() ? latest.status()
                                : !facets.ok() ? facets.status()
                                               : history.status();
-    response.status = http_status(error);
-    response.set_content(json_detail(error), "application/json");
+    answer_error(response, error);
     return;
   }
   if (!found->has_value()) {
-    response.status = 404;
-    response.set_content(json_detail(fmt::format("no issue {}", id)), "application/json");
+    answer_error(response, 404, fmt::format("no issue {}", id));
     return;
   }
   rapidjson::StringBuffer buffer;
@@ -620,15 +624,13 @@ void sink_server::issue_events(const httplib::Request& request, httplib::Respons
   static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
   absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
   if (!limit.ok()) {
-    response.status = 400;
-    response.set_content(json_detail(limit.status()), "application/json");
+    answer_error(response, limit.status());
     return;
   }
   absl::StatusOr<std::vector<std::string>> events = db_.issue_events(
       id, static_cast<int>(std::clamp<std::int64_t>(limit->value_or(50), 1, 1000)));
   if (!events.ok()) {
-    response.status = http_status(events.status());
-    response.set_content(json_detail(events.status()), "application/json");
+    answer_error(response, events.status());
     return;
   }
   std::string body = "{\"events\":[";
@@ -643,10 +645,7 @@ void sink_server::issue_events(const httplib::Request& request, httplib::Respons
 void sink_server::update_issue(const httplib::Request& request, httplib::Response& response) {
   std::int64_t id = 0;
   static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
-  const auto bad = [&](std::string_view message) {
-    response.status = 400;
-    response.set_content(json_detail(message), "application/json");
-  };
+  const auto bad = [&](std::string_view message) { answer_error(response, 400, message); };
   absl::StatusOr<rapidjson::Document> body = parse_json(request.body, json_limits{});
   if (!body.ok()) return bad(std::string{body.status().message()});
   if (!body->IsObject() || !body->HasMember("status") || !(*body)["status"].IsString()) {
@@ -683,8 +682,7 @@ void sink_server::update_issue(const httplib::Request& request, httplib::Respons
   change.at_ms = now_ms();
   absl::StatusOr<issue_row> changed = db_.change_status(id, change);
   if (!changed.ok()) {
-    response.status = absl::IsNotFound(changed.status()) ? 404 : http_status(changed.status());
-    response.set_content(json_detail(changed.status()), "application/json");
+    answer_error(response, changed.status());
     return;
   }
   rapidjson::StringBuffer buffer;
@@ -698,20 +696,16 @@ void sink_server::show_event(const httplib::Request& request, httplib::Response&
   static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &project));
   absl::StatusOr<std::string> id = normalize_event_id(request.matches[2].str());
   if (!id.ok()) {
-    response.status = 400;
-    response.set_content(json_detail(id.status()), "application/json");
+    answer_error(response, id.status());
     return;
   }
   absl::StatusOr<std::optional<event_detail>> found = db_.event(project, *id);
   if (!found.ok()) {
-    response.status = http_status(found.status());
-    response.set_content(json_detail(found.status()), "application/json");
+    answer_error(response, found.status());
     return;
   }
   if (!found->has_value()) {
-    response.status = 404;
-    response.set_content(json_detail(fmt::format("no event {} in project {}", *id, project)),
-                         "application/json");
+    answer_error(response, 404, fmt::format("no event {} in project {}", *id, project));
     return;
   }
   const event_detail& detail = **found;
@@ -748,13 +742,11 @@ void sink_server::download_attachment(const httplib::Request& request,
       event_id.ok() ? db_.attachment(project, *event_id, id)
                     : absl::StatusOr<std::optional<attachment_record>>{event_id.status()};
   if (!found.ok()) {
-    response.status = http_status(found.status());
-    response.set_content(json_detail(found.status()), "application/json");
+    answer_error(response, found.status());
     return;
   }
   if (!found->has_value()) {
-    response.status = 404;
-    response.set_content(json_detail("no such attachment"), "application/json");
+    answer_error(response, 404, "no such attachment");
     return;
   }
   std::string filename = (*found)->filename;  // sent by a client: no quotes or controls
@@ -768,8 +760,7 @@ void sink_server::download_attachment(const httplib::Request& request,
 void sink_server::list_owners(const httplib::Request&, httplib::Response& response) {
   absl::StatusOr<std::vector<owner_count>> counts = db_.owner_counts();
   if (!counts.ok()) {
-    response.status = http_status(counts.status());
-    response.set_content(json_detail(counts.status()), "application/json");
+    answer_error(response, counts.status());
     return;
   }
   rapidjson::StringBuffer buffer;

@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -128,6 +128,13 @@ CREATE TABLE attachments (
 );
 CREATE INDEX attachments_by_event ON attachments (project_id, event_id);
 CREATE INDEX attachments_by_received ON attachments (received);
+)sql",
+    // 3: no per-event index churn: last_seen changes with every event, so indexes on it
+    // were rewritten each time (issues are listed with a sort over the matching rows).
+    R"sql(
+DROP INDEX IF EXISTS issues_by_owner;
+DROP INDEX IF EXISTS issues_by_last_seen;
+CREATE INDEX issues_by_owner ON issues (team, function, product);
 )sql",
 };
 

@@ -112,7 +112,9 @@ struct store::statements {
         {&prepared->cap_stored, "UPDATE issues SET stored_events = ?2 WHERE id = ?1"},
         {&prepared->find_recent,
          "SELECT issue_id FROM recent_event_ids WHERE project_id = ? AND event_id = ?"},
-        {&prepared->remember_recent, "INSERT INTO recent_event_ids VALUES (?, ?, ?, ?)"},
+        {&prepared->remember_recent,
+         "INSERT OR IGNORE INTO recent_event_ids SELECT project_id, event_id, issue_id, received "
+         "FROM events WHERE issue_id = ?1 ORDER BY id LIMIT ?2"},
         {&prepared->forget_recent,
          "DELETE FROM recent_event_ids WHERE (project_id, event_id) IN (SELECT project_id, "
          "event_id FROM recent_event_ids ORDER BY received LIMIT ?)"},
@@ -170,14 +172,13 @@ struct store::statements {
     return std::optional<std::int64_t>{};
   }
 
-  // Remembers the event's id; forgets the oldest past the bound.
-  absl::Status remember(const event_record& event, std::int64_t issue_id) {
-    remember_recent->bind(1, event.project_id)
-        .bind(2, event.event_id)
-        .bind(3, issue_id)
-        .bind(4, event.received_ms);
+  // Remembers the ids of the `count` oldest events of an issue, which the cap is about to
+  // drop (an event still kept is found in `events`); forgets the oldest past the bound.
+  absl::Status remember_oldest(std::int64_t issue_id, std::int64_t count) {
+    remember_recent->bind(1, issue_id).bind(2, count);
     WARDEN_RETURN_IF_ERROR(remember_recent->run());
-    if (++recent_event_ids <= max_recent_event_ids) return absl::OkStatus();
+    recent_event_ids += db.changes();
+    if (recent_event_ids <= max_recent_event_ids) return absl::OkStatus();
     // Forgets a tenth at a time, so that deleting is rare.
     forget_recent->bind(1, recent_event_ids - max_recent_event_ids * 9 / 10);
     WARDEN_RETURN_IF_ERROR(forget_recent->run());
@@ -293,8 +294,8 @@ struct store::statements {
         .bind(9, event.user_key)
         .bind(10, event.payload);
     WARDEN_RETURN_IF_ERROR(insert_event->run());
-    WARDEN_RETURN_IF_ERROR(remember(event, result.issue_id));
     if (stored > max_events_per_issue) {
+      WARDEN_RETURN_IF_ERROR(remember_oldest(result.issue_id, stored - max_events_per_issue));
       // Attachments go with the events the cap drops.
       trim_attachments->bind(1, event.project_id)
           .bind(2, result.issue_id)

@@ -42,7 +42,8 @@ struct store_options {
   std::size_t max_batch = 1024;             ///< Writes committed in one transaction at most.
   std::int64_t max_events_per_issue = 100;  ///< Newest events kept per issue; counts stay exact.
   std::chrono::hours retention{24 * 90};    ///< Events older than this are deleted.
-  /// Event ids remembered to recognise retries, newest first (about 60 bytes each).
+  /// Ids of events the per-issue cap dropped, remembered to recognise retries (kept
+  /// events are found among the events); the newest this many (about 60 bytes each).
   std::int64_t max_recent_event_ids = 100'000;
   /// A write not committed by then is answered Unavailable (503: the disk stalls or the
   /// writer is overloaded). It still commits later; the sender's retry is a duplicate.
