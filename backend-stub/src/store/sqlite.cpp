@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace warden::sink {
 
 namespace {
@@ -130,6 +132,26 @@ absl::StatusOr<std::int64_t> sqlite_db::query_int(std::string_view sql) {
   absl::StatusOr<bool> row = (*statement)->step();
   if (!row.ok()) return row.status();
   return *row ? (*statement)->column_int(0) : 0;
+}
+
+void sqlite_db::on_wal_commit(std::function<void(int frames)> committed) {
+  wal_committed_ = std::move(committed);
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<sqlite_db*>(self)->wal_committed_(frames);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+absl::StatusOr<sqlite_db::checkpoint_result> sqlite_db::checkpoint(int mode) {
+  checkpoint_result result;
+  const int code =
+      sqlite3_wal_checkpoint_v2(db_, "main", mode, &result.log_frames, &result.checkpointed_frames);
+  // BUSY: a RESTART did copy, but a reader or the writer kept it from restarting the log.
+  if (code != SQLITE_OK && code != SQLITE_BUSY) return sqlite_error(db_, code, "checkpoint");
+  return result;
 }
 
 }  // namespace warden::sink

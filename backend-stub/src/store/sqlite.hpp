@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,9 +97,25 @@ class sqlite_db final {
   /// The single integer a query like "PRAGMA user_version" returns.
   absl::StatusOr<std::int64_t> query_int(std::string_view sql);
 
+  /// Calls `committed` with the number of frames in the write-ahead log after each commit
+  /// of this connection, on the committing thread. This replaces SQLite's automatic
+  /// checkpoints (wal_autocheckpoint): the caller checkpoints instead.
+  void on_wal_commit(std::function<void(int frames)> committed);
+
+  /// What a checkpoint did, in write-ahead log frames (pages).
+  struct checkpoint_result {
+    int log_frames = 0;           ///< Frames in the log.
+    int checkpointed_frames = 0;  ///< Of those, copied into the database file.
+  };
+  /// Copies the write-ahead log into the database file. `mode` is SQLITE_CHECKPOINT_PASSIVE
+  /// (copies what it can without waiting for anyone) or SQLITE_CHECKPOINT_RESTART (waits
+  /// for the writer through the busy timeout and makes the next commit start a new log).
+  absl::StatusOr<checkpoint_result> checkpoint(int mode);
+
  private:
   explicit sqlite_db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  std::function<void(int)> wal_committed_;
 };
 
 /// The status for SQLite result `code` on `db` (nullptr: from the code alone):

@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/time/time.h"
 #include "store/schema.hpp"
 
 namespace warden::sink {
@@ -60,6 +61,8 @@ struct store::statements {
   std::int64_t max_events_per_issue;
   std::int64_t max_recent_event_ids;
   std::int64_t recent_event_ids = 0;  // rows in recent_event_ids
+  // The batch's transaction and each job's savepoint.
+  std::unique_ptr<sqlite_statement> begin, commit, rollback, savepoint, release, rollback_to;
   std::unique_ptr<sqlite_statement> find_event, find_issue, insert_issue, update_issue,
       insert_event, count_facet, add_user, count_user, trim_events, record_activity, count_owner,
       select_issue, set_status, delete_old_events, recount_stored, cap_stored, upsert_setting,
@@ -70,6 +73,12 @@ struct store::statements {
                                                              const store_options& options) {
     auto prepared = std::make_unique<statements>(db, options);
     const std::pair<std::unique_ptr<sqlite_statement>*, std::string> all[] = {
+        {&prepared->begin, "BEGIN IMMEDIATE"},
+        {&prepared->commit, "COMMIT"},
+        {&prepared->rollback, "ROLLBACK"},
+        {&prepared->savepoint, "SAVEPOINT job"},
+        {&prepared->release, "RELEASE job"},
+        {&prepared->rollback_to, "ROLLBACK TO job"},
         {&prepared->find_event,
          "SELECT issue_id FROM events WHERE project_id = ? AND event_id = ?"},
         {&prepared->find_issue,
@@ -342,12 +351,25 @@ absl::StatusOr<std::unique_ptr<store>> store::open(store_options options) {
   absl::StatusOr<std::unique_ptr<sqlite_db>> reader = sqlite_db::open(options.path);
   if (!reader.ok()) return reader.status();
   WARDEN_RETURN_IF_ERROR((*reader)->exec("PRAGMA busy_timeout = 5000"));
+  absl::StatusOr<std::unique_ptr<sqlite_db>> checkpointer = sqlite_db::open(options.path);
+  if (!checkpointer.ok()) return checkpointer.status();
+  WARDEN_RETURN_IF_ERROR((*checkpointer)->exec("PRAGMA busy_timeout = 5000"));
+  // Reads the header, so that the connection knows the log is there to copy.
+  WARDEN_RETURN_IF_ERROR((*checkpointer)->exec("PRAGMA journal_mode = WAL"));
   auto opened =
       std::unique_ptr<store>{new store{std::move(options), *std::move(writer), *std::move(reader)}};
+  opened->checkpoint_db_ = *std::move(checkpointer);
   absl::StatusOr<std::unique_ptr<statements>> prepared =
       statements::prepare(*opened->writer_db_, opened->options_);
   if (!prepared.ok()) return prepared.status();
   opened->statements_ = *std::move(prepared);
+  opened->writer_db_->on_wal_commit([raw = opened.get()](int frames) {
+    raw->writer_wal_frames_ = frames;
+    const absl::MutexLock lock{&raw->checkpoint_mu_};
+    if (frames < raw->checkpointed_log_) raw->checkpointed_log_ = 0;  // the log started over
+    raw->wal_frames_ = frames;
+  });
+  opened->checkpointer_ = std::thread{[raw = opened.get()] { raw->run_checkpointer(); }};
   opened->writer_ = std::thread{[raw = opened.get()] { raw->run_writer(); }};
   return opened;
 }
@@ -363,6 +385,50 @@ store::~store() {
   }
   work_ready_.notify_one();
   if (writer_.joinable()) writer_.join();
+  stop_checkpointer();
+}
+
+void store::stop_checkpointer() {
+  {
+    const absl::MutexLock lock{&checkpoint_mu_};
+    checkpoint_stopping_ = true;
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void store::run_checkpointer() {
+  for (;;) {
+    {
+      const absl::MutexLock lock{&checkpoint_mu_};
+      checkpoint_mu_.Await(absl::Condition(
+          +[](store* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->checkpoint_mu_) {
+            return self->checkpoint_stopping_ ||
+                   self->wal_frames_ - self->checkpointed_log_ >= self->options_.checkpoint_frames;
+          },
+          this));
+      if (checkpoint_stopping_) return;  // closing the last connection checkpoints
+    }
+    // PASSIVE: copies what the log holds without holding the writer back.
+    absl::StatusOr<sqlite_db::checkpoint_result> done;
+    {
+      const absl::MutexLock one_at_a_time{&checkpointing_};
+      done = checkpoint_db_->checkpoint(SQLITE_CHECKPOINT_PASSIVE);
+    }
+    const absl::MutexLock lock{&checkpoint_mu_};
+    // After a failure (a full disk, say) the next checkpoint_frames frames try again.
+    checkpointed_log_ = done.ok() ? done->log_frames : wal_frames_;
+  }
+}
+
+void store::restart_long_log() {
+  // The log starts over only when a writer finds it copied entirely; under continuous
+  // load the passive checkpoints never find such a moment, so the writer makes one.
+  if (writer_wal_frames_ < 4 * options_.checkpoint_frames) return;
+  // Best effort: a reader in the way (BUSY after the busy timeout) or a full disk leaves
+  // the log as it is; the next batch tries again.
+  // SQLite lets one checkpoint run at a time and fails the others at once.
+  const absl::MutexLock one_at_a_time{&checkpointing_};
+  static_cast<void>(writer_db_->checkpoint(SQLITE_CHECKPOINT_RESTART));
 }
 
 std::size_t store::queue_depth() const {
@@ -377,11 +443,11 @@ absl::Status store::submit(std::function<absl::Status(statements&)> work,
   std::unique_lock<std::mutex> lock{mu_};
   if (stopping_) return absl::UnavailableError("the store is shutting down");
   queue_.push_back(queued);
+  lock.unlock();
   work_ready_.notify_one();
-  const auto done = [&] { return queued->done; };
   if (!timeout) {
-    work_done_.wait(lock, done);
-  } else if (!work_done_.wait_for(lock, *timeout, done)) {
+    queued->committed.WaitForNotification();
+  } else if (!queued->committed.WaitForNotificationWithTimeout(absl::FromChrono(*timeout))) {
     return absl::UnavailableError(
         fmt::format("the store did not commit within {} ms; retry later", timeout->count()));
   }
@@ -401,37 +467,34 @@ void store::run_writer() {
       }
     }
     commit_batch(batch);
-    {
-      const std::lock_guard<std::mutex> lock{mu_};
-      for (const auto& finished : batch) finished->done = true;
-    }
-    work_done_.notify_all();
+    for (const auto& finished : batch) finished->committed.Notify();
     batch.clear();
+    restart_long_log();
   }
 }
 
 void store::commit_batch(std::vector<std::shared_ptr<job>>& batch) {
-  sqlite_db& db = *writer_db_;
-  absl::Status begun = db.exec("BEGIN IMMEDIATE");
+  statements& writer = *statements_;
+  absl::Status begun = writer.begin->run();
   if (!begun.ok()) {
     for (const auto& each : batch) each->status = begun;
     return;
   }
   // Each job in its own savepoint: one that fails leaves the others in the batch.
   for (const auto& each : batch) {
-    absl::Status saved = db.exec("SAVEPOINT job");
-    if (saved.ok()) saved = each->run(*statements_);
+    absl::Status saved = writer.savepoint->run();
+    if (saved.ok()) saved = each->run(writer);
     if (saved.ok()) {
-      saved = db.exec("RELEASE job");
+      saved = writer.release->run();
     } else {
-      static_cast<void>(db.exec("ROLLBACK TO job"));
-      static_cast<void>(db.exec("RELEASE job"));
+      static_cast<void>(writer.rollback_to->run());
+      static_cast<void>(writer.release->run());
     }
     each->status = saved;
   }
-  const absl::Status committed = db.exec("COMMIT");
+  const absl::Status committed = writer.commit->run();
   if (!committed.ok()) {
-    static_cast<void>(db.exec("ROLLBACK"));
+    static_cast<void>(writer.rollback->run());
     for (const auto& each : batch) {
       if (each->status.ok()) each->status = committed;
     }

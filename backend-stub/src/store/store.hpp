@@ -29,6 +29,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "store/sqlite.hpp"
 
 namespace warden::sink {
@@ -48,6 +50,10 @@ struct store_options {
   /// A write not committed by then is answered Unavailable (503: the disk stalls or the
   /// writer is overloaded). It still commits later; the sender's retry is a duplicate.
   std::chrono::milliseconds write_timeout{10'000};
+  /// Write-ahead log frames (pages) past which a background thread copies the log into
+  /// the database (SQLite's own default, 1000, would checkpoint inside the writer's
+  /// commits). A larger log copies a page changed by many commits once.
+  int checkpoint_frames = 4096;
 };
 
 /// One event, already grouped and owned, as the store keeps it. Times in Unix ms.
@@ -247,8 +253,8 @@ class store final {
   struct statements;
   struct job {
     std::function<absl::Status(statements&)> run;
-    absl::Status status;
-    bool done = false;
+    absl::Status status;           // set by the writer before `committed`
+    absl::Notification committed;  // its batch committed (or failed)
   };
 
   store(store_options options, std::unique_ptr<sqlite_db> writer,
@@ -259,6 +265,12 @@ class store final {
                       std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   void run_writer();
   void commit_batch(std::vector<std::shared_ptr<job>>& batch);
+  // Checkpoints the write-ahead log each time it grew by options_.checkpoint_frames,
+  // until stop_checkpointer().
+  void run_checkpointer();
+  // On the writer, between batches: restarts a log four times checkpoint_frames long.
+  void restart_long_log();
+  void stop_checkpointer();
 
   store_options options_;
   std::unique_ptr<sqlite_db> writer_db_;    // writer thread only
@@ -269,10 +281,18 @@ class store final {
 
   mutable std::mutex mu_;
   std::condition_variable work_ready_;
-  std::condition_variable work_done_;
   std::deque<std::shared_ptr<job>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
+
+  int writer_wal_frames_ = 0;                 // writer thread only
+  std::unique_ptr<sqlite_db> checkpoint_db_;  // checkpointer thread only
+  absl::Mutex checkpointing_;                 // held while either thread checkpoints
+  absl::Mutex checkpoint_mu_;
+  int wal_frames_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;        // after the last commit
+  int checkpointed_log_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // log frames last copied
+  bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace warden::sink
