@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -303,6 +304,103 @@ TEST_CASE("a background thread checkpoints the write-ahead log, which stays boun
   CHECK(total == kThreads * kEach);
 }
 
+TEST_CASE("events a crash left out of the issue counts are counted when the store opens") {
+  temp_directory directory;
+  const store_options options = options_in(directory);
+  std::int64_t issue_id = 0;
+  {
+    auto db = open(options);
+    for (int i = 0; i < 3; ++i) {
+      auto stored = db->write(event_of("crashed"));
+      REQUIRE(stored.ok());
+      issue_id = stored->issue_id;
+    }
+  }
+  {
+    // What a kill -9 between an events' commit and the fold of its counts leaves: two
+    // events after counted.through_event, a new user, level and environment among them.
+    auto raw = warden::sink::sqlite_db::open(options.path);
+    REQUIRE(raw.ok());
+    REQUIRE((*raw)
+                ->exec("INSERT INTO events (project_id, event_id, issue_id, received, "
+                       "timestamp, level, environment, release, user_key, payload, "
+                       "owner_source) SELECT project_id, event_id || '-late', issue_id, "
+                       "received + 5, timestamp, 'warning', 'staging', release, 'id:late', "
+                       "payload, 'rules' FROM events WHERE id <= 2")
+                .ok());
+  }
+  auto db = open(options);
+  const auto issue = issue_of(*db, issue_id);
+  CHECK(issue.event_count == 5);
+  CHECK(issue.stored_events == 5);
+  CHECK(issue.user_count == 1);
+  CHECK(issue.level == "warning");
+  CHECK(issue.last_seen_ms == 1'700'000'000'005);
+  auto facets = db->issue_facets(issue_id);
+  REQUIRE(facets.ok());
+  std::map<std::string, std::int64_t> seen;
+  for (const auto& facet : *facets) seen[facet.facet + "=" + facet.value] = facet.count;
+  CHECK(seen["level=error"] == 3);
+  CHECK(seen["level=warning"] == 2);
+  CHECK(seen["environment=staging"] == 2);
+  CHECK(seen["environment=production"] == 3);
+  auto owners = db->owner_counts();
+  REQUIRE(owners.ok());
+  std::map<std::string, std::int64_t> by_source;
+  for (const auto& owner : *owners) by_source[owner.owner_source] += owner.events;
+  CHECK(by_source["sdk"] == 3);
+  CHECK(by_source["rules"] == 2);
+  // Counted once: opening again adds nothing.
+  db.reset();
+  db = open(options);
+  CHECK(issue_of(*db, issue_id).event_count == 5);
+}
+
+TEST_CASE("under load the counts come later but exactly, and the cap holds") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.max_events_per_issue = 20;
+  options.fold_interval = std::chrono::milliseconds{50};
+  auto db = open(options);
+  constexpr int kThreads = 6;
+  constexpr int kEach = 300;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  std::atomic<std::int64_t> highest_count{0};
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        event_record event = event_of(i % 2 == 0 ? "even" : "odd");
+        event.user_key = "id:" + std::to_string((t * kEach + i) % 37);
+        auto stored = db->write(std::move(event));
+        if (!stored.ok()) ++failures;
+        // The count a write reports includes what is not folded yet.
+        if (stored.ok() && stored->event_count > highest_count) highest_count = stored->event_count;
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  CHECK(failures == 0);
+  CHECK(highest_count >= kThreads * kEach / 2 - kThreads);
+  std::int64_t total = 0;
+  std::int64_t users = 0;
+  for (std::int64_t id = 1; id <= 2; ++id) {
+    const auto issue = issue_of(*db, id);
+    total += issue.event_count;
+    users += issue.user_count;
+    CHECK(issue.stored_events == 20);
+  }
+  CHECK(total == kThreads * kEach);
+  CHECK(users == 37 + 37);  // every user sent events of both issues
+  auto owners = db->owner_counts();
+  REQUIRE(owners.ok());
+  REQUIRE(owners->size() == 1);
+  CHECK(owners->front().events == kThreads * kEach);
+  auto events = db->issue_events(1, 1000);
+  REQUIRE(events.ok());
+  CHECK(events->size() == 20);
+}
+
 TEST_CASE("issues are listed by owner, status and facets, newest first, page by page") {
   temp_directory directory;
   auto db = open(options_in(directory));
@@ -434,19 +532,29 @@ TEST_CASE("attachments are stored with their event and go when the cap drops it"
 TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
   temp_directory directory;
   const store_options options = options_in(directory);
-  { open(options); }
+  std::int64_t old_issue = 0;
+  {
+    auto db = open(options);
+    auto stored = db->write(event_of("old", "o1"));
+    REQUIRE(stored.ok());
+    old_issue = stored->issue_id;
+  }
   {
     auto raw = warden::sink::sqlite_db::open(options.path);
     REQUIRE(raw.ok());
-    // Schema 1 had no attachments, and the issue indexes on last_seen.
+    // Schema 1 had no attachments, the issue indexes on last_seen, issue counts written
+    // with each event and no owner source per event.
     REQUIRE((*raw)
                 ->exec("DROP TABLE attachments; DROP INDEX issues_by_owner; "
                        "CREATE INDEX issues_by_owner ON issues (team, function, product, "
                        "last_seen); CREATE INDEX issues_by_last_seen ON issues (last_seen); "
+                       "DROP TABLE counted; ALTER TABLE events DROP COLUMN owner_source; "
                        "PRAGMA user_version = 1")
                 .ok());
   }
   auto db = open(options);
+  // Its events were counted already: the migration does not count them again.
+  CHECK(issue_of(*db, old_issue).event_count == 1);
   {
     auto raw = warden::sink::sqlite_db::open(options.path);
     REQUIRE(raw.ok());

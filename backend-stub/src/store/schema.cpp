@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -135,6 +135,17 @@ CREATE INDEX attachments_by_received ON attachments (received);
 DROP INDEX IF EXISTS issues_by_owner;
 DROP INDEX IF EXISTS issues_by_last_seen;
 CREATE INDEX issues_by_owner ON issues (team, function, product);
+)sql",
+    // 4: issue counts are folded in after their events (store.cpp): the events up to
+    // counted.through_event are in them, later ones are recounted when the store opens.
+    // Each event keeps its owner source for that.
+    R"sql(
+ALTER TABLE events ADD COLUMN owner_source TEXT NOT NULL DEFAULT '';
+CREATE TABLE counted (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  through_event INTEGER NOT NULL
+);
+INSERT INTO counted VALUES (1, (SELECT coalesce(max(id), 0) FROM events));
 )sql",
 };
 

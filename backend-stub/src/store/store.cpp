@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 #include <variant>
 
 #include "absl/time/time.h"
+#include "store/pending_counts.hpp"
 #include "store/schema.hpp"
 
 namespace warden::sink {
@@ -55,19 +57,27 @@ struct store::statements {
   statements(sqlite_db& database, const store_options& options)
       : db(database),
         max_events_per_issue(options.max_events_per_issue),
-        max_recent_event_ids(options.max_recent_event_ids) {}
+        max_recent_event_ids(options.max_recent_event_ids),
+        fold_interval(options.fold_interval) {}
 
   sqlite_db& db;
   std::int64_t max_events_per_issue;
   std::int64_t max_recent_event_ids;
+  std::chrono::milliseconds fold_interval;
   std::int64_t recent_event_ids = 0;  // rows in recent_event_ids
+  // Counts of the events after counted.through_event, not yet in their issues' rows.
+  pending_counts pending;
+  std::int64_t last_event = 0;  // rowid of the newest event stored
+  bool issue_at_cap = false;    // an issue's pending events reached max_events_per_issue
+  std::chrono::steady_clock::time_point last_fold = std::chrono::steady_clock::now();
+  bool counts_stale = false;  // a failed commit left `pending` counting uncommitted events
   // The batch's transaction and each job's savepoint.
   std::unique_ptr<sqlite_statement> begin, commit, rollback, savepoint, release, rollback_to;
-  std::unique_ptr<sqlite_statement> find_event, find_issue, insert_issue, update_issue,
-      insert_event, count_facet, add_user, count_user, trim_events, record_activity, count_owner,
-      select_issue, set_status, delete_old_events, recount_stored, cap_stored, upsert_setting,
-      find_recent, remember_recent, forget_recent, insert_attachment, trim_attachments,
-      delete_old_attachments;
+  std::unique_ptr<sqlite_statement> find_event, find_issue, insert_issue, fold_issue, insert_event,
+      count_facet, add_user, count_users, trim_events, record_activity, count_owner, set_counted,
+      read_counted, uncounted_events, select_issue, set_status, delete_old_events, recount_stored,
+      cap_stored, upsert_setting, find_recent, remember_recent, forget_recent, insert_attachment,
+      trim_attachments, delete_old_attachments;
 
   static absl::StatusOr<std::unique_ptr<statements>> prepare(sqlite_db& db,
                                                              const store_options& options) {
@@ -82,36 +92,42 @@ struct store::statements {
         {&prepared->find_event,
          "SELECT issue_id FROM events WHERE project_id = ? AND event_id = ?"},
         {&prepared->find_issue,
-         "SELECT id, status, resolved_in_release, muted_until, muted_remaining, substatus "
-         "FROM issues WHERE project_id = ? AND group_hash = ?"},
+         "SELECT id, status, resolved_in_release, muted_until, muted_remaining, substatus, "
+         "event_count FROM issues WHERE project_id = ? AND group_hash = ?"},
         {&prepared->insert_issue,
          "INSERT INTO issues (project_id, group_hash, grouping_version, grouping_kind, "
          "grouping_components, title, culprit, team, function, product, owner_source, level, "
          "event_count, first_seen, last_seen, first_release, last_release, latest_event_id) "
          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"},
-        {&prepared->update_issue,
-         "UPDATE issues SET event_count = event_count + 1, level = ?2, "
-         "last_seen = max(last_seen, ?3), latest_event_id = ?4, "
-         "last_release = CASE WHEN ?5 = '' THEN last_release ELSE ?5 END, "
-         "status = ?6, substatus = ?7, resolved_in_release = ?8, muted_until = ?9, "
-         "muted_remaining = ?10, stored_events = stored_events + 1 "
-         "WHERE id = ?1 RETURNING event_count, stored_events"},
+        {&prepared->fold_issue,
+         "UPDATE issues SET event_count = event_count + ?2, level = ?3, "
+         "last_seen = max(last_seen, ?4), latest_event_id = ?5, "
+         "last_release = CASE WHEN ?6 = '' THEN last_release ELSE ?6 END, "
+         "stored_events = stored_events + ?2 WHERE id = ?1 RETURNING stored_events"},
         {&prepared->insert_event,
          "INSERT INTO events (project_id, event_id, issue_id, received, timestamp, level, "
-         "environment, release, user_key, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+         "environment, release, user_key, payload, owner_source) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&prepared->count_facet,
-         "INSERT INTO issue_facets VALUES (?1, ?2, ?3, 1, ?4, ?4) ON CONFLICT DO UPDATE SET "
-         "count = count + 1, last_seen = max(last_seen, excluded.last_seen)"},
+         "INSERT INTO issue_facets VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
+         "count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)"},
         {&prepared->add_user, "INSERT OR IGNORE INTO issue_users VALUES (?, ?)"},
-        {&prepared->count_user, "UPDATE issues SET user_count = user_count + 1 WHERE id = ?"},
+        {&prepared->count_users, "UPDATE issues SET user_count = user_count + ?2 WHERE id = ?1"},
+        {&prepared->set_counted, "UPDATE counted SET through_event = ?1"},
+        {&prepared->read_counted, "SELECT through_event FROM counted"},
+        {&prepared->uncounted_events,
+         "SELECT e.id, e.issue_id, e.project_id, e.event_id, e.received, e.level, "
+         "e.environment, e.release, e.user_key, e.owner_source, i.team, i.function, i.product "
+         "FROM events e JOIN issues i ON i.id = e.issue_id "
+         "WHERE e.id > ?1 ORDER BY e.id"},
         {&prepared->trim_events,
          "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ?1 "
          "ORDER BY id LIMIT ?2)"},
         {&prepared->record_activity,
          "INSERT INTO issue_activity (issue_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)"},
         {&prepared->count_owner,
-         "INSERT INTO owner_counts VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO UPDATE SET "
-         "events = events + 1"},
+         "INSERT INTO owner_counts VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
+         "events = events + excluded.events"},
         {&prepared->select_issue, fmt::format("SELECT {} FROM issues WHERE id = ?", kIssueColumns)},
         {&prepared->set_status,
          "UPDATE issues SET status = ?2, substatus = ?3, resolved_in_release = ?4, "
@@ -150,20 +166,125 @@ struct store::statements {
     absl::StatusOr<std::int64_t> remembered = db.query_int("SELECT count(*) FROM recent_event_ids");
     if (!remembered.ok()) return remembered.status();
     prepared->recent_event_ids = *remembered;
+    // Events a crash left out of the counts.
+    WARDEN_RETURN_IF_ERROR(prepared->recount());
+    if (!prepared->pending.empty()) {
+      WARDEN_RETURN_IF_ERROR(prepared->begin->run());
+      absl::Status folded = prepared->fold();
+      if (folded.ok()) folded = prepared->commit->run();
+      if (!folded.ok()) static_cast<void>(prepared->rollback->run());
+      WARDEN_RETURN_IF_ERROR(folded);
+    }
     return prepared;
+  }
+
+  // Counts again what the issue rows miss: the events after counted.through_event.
+  absl::Status recount() {
+    pending.clear();
+    issue_at_cap = false;
+    absl::StatusOr<bool> counted = read_counted->step();
+    if (!counted.ok()) return counted.status();
+    last_event = *counted ? read_counted->column_int(0) : 0;
+    read_counted->reset();
+    sqlite_statement& each = *uncounted_events;
+    each.bind(1, last_event);
+    for (;;) {
+      absl::StatusOr<bool> row = each.step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      last_event = std::max(last_event, each.column_int(0));
+      counted_event event{each.column_int(1),   each.column_int(2),   each.column_text(3),
+                          each.column_int(4),   each.column_text(5),  each.column_text(6),
+                          each.column_text(7),  each.column_text(8),  each.column_text(10),
+                          each.column_text(11), each.column_text(12), each.column_text(9)};
+      pending.add(event);
+      issue_at_cap = issue_at_cap || pending.events_of(event.issue_id) >= max_events_per_issue;
+    }
+    each.reset();
+    return absl::OkStatus();
+  }
+
+  // True when the pending counts should go into this batch's transaction: they waited
+  // fold_interval, or an issue has as many events waiting as it may keep.
+  bool fold_due() const {
+    return !pending.empty() &&
+           (issue_at_cap || std::chrono::steady_clock::now() - last_fold >= fold_interval);
+  }
+
+  // Writes the pending counts into the issue rows, facets, users and owner counts, drops
+  // the events past each issue's cap, and moves counted.through_event; the caller holds
+  // the transaction.
+  absl::Status fold() {
+    if (pending.empty()) return absl::OkStatus();
+    for (const auto& [issue_id, delta] : pending.issues()) {
+      fold_issue->bind(1, issue_id)
+          .bind(2, delta.events)
+          .bind(3, delta.level)
+          .bind(4, delta.last_seen_ms)
+          .bind(5, delta.latest_event_id)
+          .bind(6, delta.last_release);
+      absl::StatusOr<bool> found = fold_issue->step();
+      if (!found.ok()) return found.status();
+      const std::int64_t stored = *found ? fold_issue->column_int(0) : 0;
+      fold_issue->reset();
+      if (stored > max_events_per_issue) {
+        WARDEN_RETURN_IF_ERROR(drop_oldest(delta.project_id, issue_id, stored));
+      }
+      for (const auto& [facet, seen] : delta.facets) {
+        count_facet->bind(1, issue_id)
+            .bind(2, facet.first)
+            .bind(3, facet.second)
+            .bind(4, seen.count)
+            .bind(5, seen.first_seen_ms)
+            .bind(6, seen.last_seen_ms);
+        WARDEN_RETURN_IF_ERROR(count_facet->run());
+      }
+      std::int64_t new_users = 0;
+      for (const std::string& user : delta.users) {
+        add_user->bind(1, issue_id).bind(2, user);
+        WARDEN_RETURN_IF_ERROR(add_user->run());
+        new_users += db.changes();
+      }
+      if (new_users > 0) {
+        count_users->bind(1, issue_id).bind(2, new_users);
+        WARDEN_RETURN_IF_ERROR(count_users->run());
+      }
+    }
+    for (const auto& [owner, events] : pending.owners()) {
+      const auto& [project_id, team, function, product, source] = owner;
+      count_owner->bind(1, project_id)
+          .bind(2, team)
+          .bind(3, function)
+          .bind(4, product)
+          .bind(5, source)
+          .bind(6, events);
+      WARDEN_RETURN_IF_ERROR(count_owner->run());
+    }
+    set_counted->bind(1, last_event);
+    WARDEN_RETURN_IF_ERROR(set_counted->run());
+    pending.clear();
+    issue_at_cap = false;
+    last_fold = std::chrono::steady_clock::now();
+    return absl::OkStatus();
+  }
+
+  // Drops the oldest events of an issue that has `stored` of them, keeping
+  // max_events_per_issue, with their attachments; their ids are remembered.
+  absl::Status drop_oldest(std::int64_t project_id, std::int64_t issue_id, std::int64_t stored) {
+    const std::int64_t excess = stored - max_events_per_issue;
+    WARDEN_RETURN_IF_ERROR(remember_oldest(issue_id, excess));
+    trim_attachments->bind(1, project_id).bind(2, issue_id).bind(3, excess);
+    WARDEN_RETURN_IF_ERROR(trim_attachments->run());
+    trim_events->bind(1, issue_id).bind(2, excess);
+    WARDEN_RETURN_IF_ERROR(trim_events->run());
+    cap_stored->bind(1, issue_id).bind(2, max_events_per_issue);
+    return cap_stored->run();
   }
 
   absl::Status activity(std::int64_t issue_id, std::int64_t at, std::string_view actor,
                         std::string_view action, std::string_view detail) {
     record_activity->bind(1, issue_id).bind(2, at).bind(3, actor).bind(4, action).bind(5, detail);
     return record_activity->run();
-  }
-
-  absl::Status count(std::int64_t issue_id, std::string_view facet, std::string_view value,
-                     std::int64_t at) {
-    if (value.empty()) return absl::OkStatus();
-    count_facet->bind(1, issue_id).bind(2, facet).bind(3, value).bind(4, at);
-    return count_facet->run();
   }
 
   // The issue of the event `event_id` if it was stored before (recently, or still kept).
@@ -212,6 +333,7 @@ struct store::statements {
     std::optional<std::string> resolved_in_release;
     std::optional<std::int64_t> muted_until;
     std::optional<std::int64_t> muted_remaining;
+    std::int64_t counted_events = 0;  // in the issue's row
     find_issue->bind(1, event.project_id).bind(2, event.group_hash);
     absl::StatusOr<bool> found = find_issue->step();
     if (!found.ok()) return found.status();
@@ -222,9 +344,11 @@ struct store::statements {
       if (!find_issue->column_null(3)) muted_until = find_issue->column_int(3);
       if (!find_issue->column_null(4)) muted_remaining = find_issue->column_int(4);
       substatus = find_issue->column_text(5);
+      counted_events = find_issue->column_int(6);
     }
     find_issue->reset();
 
+    bool state_changed = false;
     if (result.issue_id == 0) {
       insert_issue->bind(1, event.project_id)
           .bind(2, event.group_hash)
@@ -258,11 +382,15 @@ struct store::statements {
         substatus = "regressed";
         resolved_in_release.reset();
         result.regressed = true;
+        state_changed = true;
         WARDEN_RETURN_IF_ERROR(activity(result.issue_id, event.received_ms, "warden-sink",
                                         "regressed", event.release));
       }
     } else if (status == "muted") {
-      if (muted_remaining) --*muted_remaining;
+      if (muted_remaining) {
+        --*muted_remaining;
+        state_changed = true;
+      }
       const bool time_up = muted_until.has_value() && event.received_ms >= *muted_until;
       const bool count_up = muted_remaining.has_value() && *muted_remaining <= 0;
       if (time_up || count_up) {
@@ -271,26 +399,19 @@ struct store::statements {
         muted_until.reset();
         muted_remaining.reset();
         result.unmuted = true;
+        state_changed = true;
         WARDEN_RETURN_IF_ERROR(activity(result.issue_id, event.received_ms, "warden-sink",
                                         "unmuted", time_up ? "time" : "count"));
       }
     }
 
-    update_issue->bind(1, result.issue_id)
-        .bind(2, event.level)
-        .bind(3, event.received_ms)
-        .bind(4, event.event_id)
-        .bind(5, event.release)
-        .bind(6, status)
-        .bind(7, substatus);
-    update_issue->bind_optional(8, resolved_in_release)
-        .bind_optional(9, muted_until)
-        .bind_optional(10, muted_remaining);
-    found = update_issue->step();
-    if (!found.ok()) return found.status();
-    result.event_count = update_issue->column_int(0);
-    const std::int64_t stored = update_issue->column_int(1);
-    update_issue->reset();
+    if (state_changed) {
+      set_status->bind(1, result.issue_id).bind(2, status).bind(3, substatus);
+      set_status->bind_optional(4, resolved_in_release)
+          .bind_optional(5, muted_until)
+          .bind_optional(6, muted_remaining);
+      WARDEN_RETURN_IF_ERROR(set_status->run());
+    }
 
     insert_event->bind(1, event.project_id)
         .bind(2, event.event_id)
@@ -301,39 +422,19 @@ struct store::statements {
         .bind(7, event.environment)
         .bind(8, event.release)
         .bind(9, event.user_key)
-        .bind(10, event.payload);
+        .bind(10, event.payload)
+        .bind(11, event.owner_source);
     WARDEN_RETURN_IF_ERROR(insert_event->run());
-    if (stored > max_events_per_issue) {
-      WARDEN_RETURN_IF_ERROR(remember_oldest(result.issue_id, stored - max_events_per_issue));
-      // Attachments go with the events the cap drops.
-      trim_attachments->bind(1, event.project_id)
-          .bind(2, result.issue_id)
-          .bind(3, stored - max_events_per_issue);
-      WARDEN_RETURN_IF_ERROR(trim_attachments->run());
-      trim_events->bind(1, result.issue_id).bind(2, stored - max_events_per_issue);
-      WARDEN_RETURN_IF_ERROR(trim_events->run());
-      cap_stored->bind(1, result.issue_id).bind(2, max_events_per_issue);
-      WARDEN_RETURN_IF_ERROR(cap_stored->run());
-    }
+    last_event = db.last_insert_id();
 
-    WARDEN_RETURN_IF_ERROR(count(result.issue_id, "level", event.level, event.received_ms));
-    WARDEN_RETURN_IF_ERROR(
-        count(result.issue_id, "environment", event.environment, event.received_ms));
-    WARDEN_RETURN_IF_ERROR(count(result.issue_id, "release", event.release, event.received_ms));
-    if (!event.user_key.empty()) {
-      add_user->bind(1, result.issue_id).bind(2, event.user_key);
-      WARDEN_RETURN_IF_ERROR(add_user->run());
-      if (db.changes() == 1) {
-        count_user->bind(1, result.issue_id);
-        WARDEN_RETURN_IF_ERROR(count_user->run());
-      }
-    }
-    count_owner->bind(1, event.project_id)
-        .bind(2, event.team)
-        .bind(3, event.function)
-        .bind(4, event.product)
-        .bind(5, event.owner_source);
-    return count_owner->run();
+    // The issue's counts follow when the writer folds them in (fold()).
+    pending.add(counted_event{result.issue_id, event.project_id, event.event_id, event.received_ms,
+                              event.level, event.environment, event.release, event.user_key,
+                              event.team, event.function, event.product, event.owner_source});
+    const std::int64_t waiting = pending.events_of(result.issue_id);
+    issue_at_cap = issue_at_cap || waiting >= max_events_per_issue;
+    result.event_count = counted_events + waiting;
+    return absl::OkStatus();
   }
 };
 
@@ -346,6 +447,9 @@ absl::StatusOr<std::unique_ptr<store>> store::open(store_options options) {
   WARDEN_RETURN_IF_ERROR(
       db.exec(options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
   WARDEN_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON"));
+  // The writer touches the indexes of every recent event; SQLite's default cache (2 MB)
+  // would re-read their pages from the file.
+  WARDEN_RETURN_IF_ERROR(db.exec("PRAGMA cache_size = -32768"));
   WARDEN_RETURN_IF_ERROR(db.exec("PRAGMA busy_timeout = 5000"));
   WARDEN_RETURN_IF_ERROR(migrate(db));
   absl::StatusOr<std::unique_ptr<sqlite_db>> reader = sqlite_db::open(options.path);
@@ -365,9 +469,12 @@ absl::StatusOr<std::unique_ptr<store>> store::open(store_options options) {
   opened->statements_ = *std::move(prepared);
   opened->writer_db_->on_wal_commit([raw = opened.get()](int frames) {
     raw->writer_wal_frames_ = frames;
-    const absl::MutexLock lock{&raw->checkpoint_mu_};
-    if (frames < raw->checkpointed_log_) raw->checkpointed_log_ = 0;  // the log started over
-    raw->wal_frames_ = frames;
+    {
+      const std::lock_guard<std::mutex> lock{raw->checkpoint_mu_};
+      if (frames < raw->checkpointed_log_) raw->checkpointed_log_ = 0;  // the log started over
+      raw->wal_frames_ = frames;
+    }
+    raw->checkpoint_wanted_.notify_one();
   });
   opened->checkpointer_ = std::thread{[raw = opened.get()] { raw->run_checkpointer(); }};
   opened->writer_ = std::thread{[raw = opened.get()] { raw->run_writer(); }};
@@ -390,31 +497,30 @@ store::~store() {
 
 void store::stop_checkpointer() {
   {
-    const absl::MutexLock lock{&checkpoint_mu_};
+    const std::lock_guard<std::mutex> lock{checkpoint_mu_};
     checkpoint_stopping_ = true;
   }
+  checkpoint_wanted_.notify_one();
   if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 void store::run_checkpointer() {
   for (;;) {
     {
-      const absl::MutexLock lock{&checkpoint_mu_};
-      checkpoint_mu_.Await(absl::Condition(
-          +[](store* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->checkpoint_mu_) {
-            return self->checkpoint_stopping_ ||
-                   self->wal_frames_ - self->checkpointed_log_ >= self->options_.checkpoint_frames;
-          },
-          this));
+      std::unique_lock<std::mutex> lock{checkpoint_mu_};
+      checkpoint_wanted_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_) {
+        return checkpoint_stopping_ ||
+               wal_frames_ - checkpointed_log_ >= options_.checkpoint_frames;
+      });
       if (checkpoint_stopping_) return;  // closing the last connection checkpoints
     }
     // PASSIVE: copies what the log holds without holding the writer back.
     absl::StatusOr<sqlite_db::checkpoint_result> done;
     {
-      const absl::MutexLock one_at_a_time{&checkpointing_};
+      const std::lock_guard<std::mutex> one_at_a_time{checkpointing_};
       done = checkpoint_db_->checkpoint(SQLITE_CHECKPOINT_PASSIVE);
     }
-    const absl::MutexLock lock{&checkpoint_mu_};
+    const std::lock_guard<std::mutex> lock{checkpoint_mu_};
     // After a failure (a full disk, say) the next checkpoint_frames frames try again.
     checkpointed_log_ = done.ok() ? done->log_frames : wal_frames_;
   }
@@ -427,7 +533,7 @@ void store::restart_long_log() {
   // Best effort: a reader in the way (BUSY after the busy timeout) or a full disk leaves
   // the log as it is; the next batch tries again.
   // SQLite lets one checkpoint run at a time and fails the others at once.
-  const absl::MutexLock one_at_a_time{&checkpointing_};
+  const std::lock_guard<std::mutex> one_at_a_time{checkpointing_};
   static_cast<void>(writer_db_->checkpoint(SQLITE_CHECKPOINT_RESTART));
 }
 
@@ -443,11 +549,11 @@ absl::Status store::submit(std::function<absl::Status(statements&)> work,
   std::unique_lock<std::mutex> lock{mu_};
   if (stopping_) return absl::UnavailableError("the store is shutting down");
   queue_.push_back(queued);
-  lock.unlock();
   work_ready_.notify_one();
+  const auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queued->done; };
   if (!timeout) {
-    queued->committed.WaitForNotification();
-  } else if (!queued->committed.WaitForNotificationWithTimeout(absl::FromChrono(*timeout))) {
+    queued->committed.wait(lock, done);
+  } else if (!queued->committed.wait_for(lock, *timeout, done)) {
     return absl::UnavailableError(
         fmt::format("the store did not commit within {} ms; retry later", timeout->count()));
   }
@@ -457,31 +563,67 @@ absl::Status store::submit(std::function<absl::Status(statements&)> work,
 void store::run_writer() {
   std::vector<std::shared_ptr<job>> batch;
   for (;;) {
+    bool stopping = false;
     {
       std::unique_lock<std::mutex> lock{mu_};
-      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued was committed
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (counts_pending_) {
+        work_ready_.wait_for(lock, options_.fold_interval, ready);
+      } else {
+        work_ready_.wait(lock, ready);
+      }
+      stopping = stopping_;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    commit_batch(batch);
-    for (const auto& finished : batch) finished->committed.Notify();
+    if (batch.empty()) {  // idle for fold_interval, or closing: the counts go in now
+      if (counts_pending_) commit_batch(batch, true);
+      if (stopping) return;
+      continue;
+    }
+    commit_batch(batch, false);
+    {
+      const std::lock_guard<std::mutex> lock{mu_};
+      for (const auto& finished : batch) finished->done = true;
+    }
+    // Each waiter alone: waking all of them for every commit cost a futex storm.
+    for (const auto& finished : batch) finished->committed.notify_one();
     batch.clear();
     restart_long_log();
   }
 }
 
-void store::commit_batch(std::vector<std::shared_ptr<job>>& batch) {
+absl::Status store::sync_counts() {
+  if (!counts_pending_) return absl::OkStatus();
+  return submit([](statements& writer) { return writer.fold(); });
+}
+
+void store::commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold) {
   statements& writer = *statements_;
   absl::Status begun = writer.begin->run();
   if (!begun.ok()) {
     for (const auto& each : batch) each->status = begun;
     return;
   }
+  // A failed batch leaves the pending counts including events it did not commit.
+  const auto abandon = [&](const absl::Status& error) {
+    static_cast<void>(writer.rollback->run());
+    writer.counts_stale = true;
+    counts_pending_ = true;
+    for (const auto& each : batch) {
+      if (each->status.ok()) each->status = error;
+    }
+  };
+  if (writer.counts_stale) {
+    if (absl::Status recounted = writer.recount(); !recounted.ok()) return abandon(recounted);
+    writer.counts_stale = false;
+  }
   // Each job in its own savepoint: one that fails leaves the others in the batch.
+  bool recount = false;
   for (const auto& each : batch) {
+    const std::uint64_t counted = writer.pending.generation();
     absl::Status saved = writer.savepoint->run();
     if (saved.ok()) saved = each->run(writer);
     if (saved.ok()) {
@@ -489,16 +631,18 @@ void store::commit_batch(std::vector<std::shared_ptr<job>>& batch) {
     } else {
       static_cast<void>(writer.rollback_to->run());
       static_cast<void>(writer.release->run());
+      recount = recount || writer.pending.generation() != counted;
     }
     each->status = saved;
   }
-  const absl::Status committed = writer.commit->run();
-  if (!committed.ok()) {
-    static_cast<void>(writer.rollback->run());
-    for (const auto& each : batch) {
-      if (each->status.ok()) each->status = committed;
-    }
+  if (recount) {
+    if (absl::Status recounted = writer.recount(); !recounted.ok()) return abandon(recounted);
   }
+  if (fold || writer.fold_due()) {
+    if (absl::Status folded = writer.fold(); !folded.ok()) return abandon(folded);
+  }
+  if (absl::Status committed = writer.commit->run(); !committed.ok()) abandon(committed);
+  counts_pending_ = !writer.pending.empty() || writer.counts_stale;
 }
 
 absl::StatusOr<write_result> store::write(event_record event) {
@@ -531,6 +675,7 @@ absl::Status store::write_attachment(attachment_record attachment) {
 absl::StatusOr<issue_row> store::change_status(std::int64_t issue_id, status_change change) {
   issue_row changed;
   const absl::Status done = submit([&](statements& writer) -> absl::Status {
+    WARDEN_RETURN_IF_ERROR(writer.fold());  // the row it answers has every event counted
     writer.select_issue->bind(1, issue_id);
     absl::StatusOr<bool> found = writer.select_issue->step();
     if (!found.ok()) return found.status();
@@ -593,6 +738,8 @@ absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {
   for (;;) {
     std::int64_t chunk = 0;
     WARDEN_RETURN_IF_ERROR(submit([&](statements& writer) -> absl::Status {
+      // Counted first: an event is deleted only once its issue's counts include it.
+      WARDEN_RETURN_IF_ERROR(writer.fold());
       writer.delete_old_attachments->bind(1, cutoff);
       WARDEN_RETURN_IF_ERROR(writer.delete_old_attachments->run());
       const std::int64_t attachments = writer.db.changes();
@@ -607,6 +754,7 @@ absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {
 }
 
 absl::StatusOr<std::optional<issue_row>> store::issue(std::int64_t id) {
+  sync_counts().IgnoreError();  // on failure the counts are a little behind, no worse
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query =
       reader_db_->prepare(fmt::format("SELECT {} FROM issues WHERE id = ?", kIssueColumns));
@@ -619,6 +767,7 @@ absl::StatusOr<std::optional<issue_row>> store::issue(std::int64_t id) {
 }
 
 absl::StatusOr<std::vector<issue_row>> store::issues(const issue_filter& filter) {
+  sync_counts().IgnoreError();  // on failure the counts are a little behind, no worse
   std::string sql = fmt::format("SELECT {} FROM issues WHERE 1", kIssueColumns);
   // Values are bound in order, never spliced into the SQL.
   std::vector<std::variant<std::int64_t, std::string>> values;
@@ -671,6 +820,7 @@ absl::StatusOr<std::vector<issue_row>> store::issues(const issue_filter& filter)
 }
 
 absl::StatusOr<std::vector<facet_count>> store::issue_facets(std::int64_t issue_id) {
+  sync_counts().IgnoreError();  // on failure the counts are a little behind, no worse
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
       "SELECT facet, value, count, first_seen, last_seen FROM issue_facets WHERE issue_id = ? "
@@ -704,6 +854,7 @@ absl::StatusOr<std::vector<issue_activity>> store::issue_history(std::int64_t is
 }
 
 absl::StatusOr<std::vector<owner_count>> store::owner_counts() {
+  sync_counts().IgnoreError();  // on failure the counts are a little behind, no worse
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
       "SELECT project_id, team, function, product, owner_source, events FROM owner_counts "
@@ -740,6 +891,7 @@ absl::Status store::put_setting(const std::string& name, const std::string& valu
 
 absl::StatusOr<std::optional<event_detail>> store::event(std::int64_t project_id,
                                                          const std::string& event_id) {
+  sync_counts().IgnoreError();  // the cap drops events when the counts are folded
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
       "SELECT issue_id, payload FROM events WHERE project_id = ? AND event_id = ?");
@@ -769,6 +921,7 @@ absl::StatusOr<std::optional<event_detail>> store::event(std::int64_t project_id
 absl::StatusOr<std::optional<attachment_record>> store::attachment(std::int64_t project_id,
                                                                    const std::string& event_id,
                                                                    std::int64_t id) {
+  sync_counts().IgnoreError();  // the cap drops events when the counts are folded
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
       "SELECT filename, content_type, attachment_type, received, data FROM attachments "
@@ -790,6 +943,7 @@ absl::StatusOr<std::optional<attachment_record>> store::attachment(std::int64_t 
 }
 
 absl::StatusOr<std::vector<std::string>> store::issue_events(std::int64_t issue_id, int limit) {
+  sync_counts().IgnoreError();  // the cap drops events when the counts are folded
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query =
       reader_db_->prepare("SELECT payload FROM events WHERE issue_id = ? ORDER BY id DESC LIMIT ?");
