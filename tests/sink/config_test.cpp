@@ -83,6 +83,7 @@ void check_defaults(const sink_config& config) {
   CHECK(config.limits.max_items == 1000);
   CHECK(config.limits.max_json_depth == 64);
   CHECK(config.limits.max_string_bytes == 1024 * 1024);
+  CHECK(config.limits.max_connections == 512);
   CHECK(config.storage.durable);
   CHECK(config.storage.max_events_per_issue == 100);
   CHECK(config.storage.retention_days == 90);
@@ -184,6 +185,7 @@ limits:
   max_attachment_bytes: 2GiB
   max_json_depth: 10
   max_string_bytes: 4096
+  max_connections: 64
 rate_limits: {spike_factor: 2.5, spike_floor: 0}
 storage: {durable: false}
 attachments: store
@@ -200,6 +202,7 @@ fallback_owner: {team: core}
   CHECK(config.limits.max_attachment_bytes == std::size_t{2} << 30);
   CHECK(config.limits.max_json_depth == 10);
   CHECK(config.limits.max_string_bytes == 4096);
+  CHECK(config.limits.max_connections == 64);
   CHECK(config.rate_limits.spike_factor == 2.5);
   CHECK(config.rate_limits.spike_floor == 0);
   CHECK_FALSE(config.storage.durable);
@@ -239,6 +242,10 @@ TEST_CASE("wrong types name the expected type") {
       {"database: {a: 1}\n", "c.yaml:1:11: database: expected a string, got a mapping"},
       {"limits:\n  max_items: many\n",
        "c.yaml:2:14: limits.max_items: expected an integer, got 'many'"},
+      {"limits:\n  max_connections: lots\n",
+       "c.yaml:2:20: limits.max_connections: expected an integer, got 'lots'"},
+      {"limits: {max_connections: 1.5}\n",
+       "c.yaml:1:27: limits.max_connections: expected an integer, got '1.5'"},
       {"storage: {durable: maybe}\n",
        "c.yaml:1:20: storage.durable: expected a boolean (true or false), got 'maybe'"},
       {"projects: {id: 1}\n", "c.yaml:1:11: projects: expected a sequence, got a mapping"},
@@ -345,6 +352,10 @@ TEST_CASE("limits positive, storage at least 1, spike_factor at least 0") {
       {"limits: {max_items: 0}\n", "c.yaml:1:21: limits.max_items must be at least 1, got '0'"},
       {"limits: {max_json_depth: 0}\n",
        "c.yaml:1:26: limits.max_json_depth must be at least 1, got '0'"},
+      {"limits: {max_connections: 0}\n",
+       "c.yaml:1:27: limits.max_connections must be at least 1, got '0'"},
+      {"storage: {durable: true}\nlimits:\n  max_connections: -4\n",
+       "c.yaml:3:20: limits.max_connections must be at least 1, got '-4'"},
       {"limits: {max_items: 99999999999999999999}\n",
        "c.yaml:1:21: limits.max_items is too large: '99999999999999999999' (at most "
        "18446744073709551615)"},

@@ -1,7 +1,8 @@
 // The real warden-sink process on a loopback port with a temporary database: what real
 // SDKs send (the @sentry/node captures in ../shared/fixtures), every refusal class with
 // its status while the server keeps serving, the query API, rate limits, a graceful
-// stop, and kill -9 losing nothing that was acknowledged.
+// stop, kill -9 losing nothing that was acknowledged, and many keep-alive connections
+// served at once up to limits.max_connections.
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <rapidjson/document.h>
@@ -11,7 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,6 +116,43 @@ std::string gzip_bomb(std::size_t bytes) {
 }
 
 constexpr const char* kEnvelopePath = "/api/7/envelope/?sentry_key=pubkey&sentry_version=7";
+
+// The value of the unlabelled metric `name` in a /metrics answer; -1 when it is missing.
+double metric(const std::string& metrics, const std::string& name) {
+  const std::string line_start = name + " ";
+  for (std::size_t at = 0; at < metrics.size();) {
+    const std::size_t end = std::min(metrics.find('\n', at), metrics.size());
+    if (metrics.compare(at, line_start.size(), line_start) == 0) {
+      return std::stod(metrics.substr(at + line_start.size(), end - at - line_start.size()));
+    }
+    at = end + 1;
+  }
+  return -1;
+}
+
+// A client that keeps its connection open between requests.
+std::unique_ptr<httplib::Client> keep_alive_client(const sink_process& sink) {
+  auto client = std::make_unique<httplib::Client>("127.0.0.1", sink.port());
+  client->set_keep_alive(true);
+  client->set_read_timeout(10, 0);
+  return client;
+}
+
+// How long `request` took to be answered, and its status (0 without an answer).
+struct timed_answer {
+  int status = 0;
+  std::chrono::steady_clock::duration took{};
+};
+
+timed_answer timed_get(httplib::Client& client, const std::string& path) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto answer = client.Get(path);
+  return {answer ? answer->status : 0, std::chrono::steady_clock::now() - started};
+}
+
+long long milliseconds(std::chrono::steady_clock::duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
 
 }  // namespace
 
@@ -407,4 +447,81 @@ TEST_CASE("--check-config prints every error with its line") {
   CHECK(WEXITSTATUS(status) == 2);
   CHECK(output.find(path + ":1:") != std::string::npos);
   CHECK(output.find(path + ":3:") != std::string::npos);
+}
+
+TEST_CASE("100 keep-alive connections at once are all served, none waits for another") {
+  // cpp-httplib holds a thread per connection while it is kept alive: with a fixed pool
+  // of 64 threads, the 65th connection waited for one of the first to be idle for the
+  // keep-alive timeout (5 s). The sink starts a thread per connection instead.
+  temp_directory directory;
+  auto sink = start_sink(directory);
+  REQUIRE(sink.port() > 0);
+  constexpr int kConnections = 100;
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int i = 0; i < kConnections; ++i) clients.push_back(keep_alive_client(sink));
+  std::vector<timed_answer> answers(kConnections);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kConnections; ++i) {
+    senders.emplace_back([&, i] {
+      answers[static_cast<std::size_t>(i)] =
+          timed_get(*clients[static_cast<std::size_t>(i)], "/healthz");
+    });
+  }
+  for (auto& sender : senders) sender.join();
+  for (int i = 0; i < kConnections; ++i) {
+    const timed_answer& answer = answers[static_cast<std::size_t>(i)];
+    CHECK_MESSAGE(answer.status == 200, "connection ", i);
+    // Well below the keep-alive timeout: no connection waited for another to go idle.
+    CHECK_MESSAGE(answer.took < std::chrono::seconds{3}, "connection ", i, " waited ",
+                  milliseconds(answer.took), " ms");
+  }
+  // Every connection is still open, on its own thread (the first asks).
+  const auto metrics = clients.front()->Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metric(metrics->body, "warden_sink_connections_busy") == kConnections);
+  CHECK(metric(metrics->body, "warden_sink_connection_threads") >= kConnections);
+  CHECK(metric(metrics->body, "warden_sink_connection_threads_peak") >= kConnections);
+  CHECK(metric(metrics->body, "warden_sink_connections_waiting") == 0);
+  CHECK(metric(metrics->body, "warden_sink_connections_waited_total") == 0);
+}
+
+TEST_CASE("limits.max_connections is honoured: one more connection waits until one closes") {
+  temp_directory directory;
+  auto sink = start_sink(directory, std::string{kConfig} + "limits: {max_connections: 4}\n");
+  REQUIRE(sink.port() > 0);
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(keep_alive_client(sink));
+    REQUIRE(clients.back()->Get("/healthz")->status == 200);
+  }
+  // The fifth connection is accepted, but every thread holds an open connection.
+  auto fifth_client = keep_alive_client(sink);
+  auto fifth = std::async(std::launch::async, [&] { return timed_get(*fifth_client, "/healthz"); });
+  // The first connection sees it waiting.
+  std::string metrics;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{3};
+  do {
+    const auto answer = clients.front()->Get("/metrics");
+    REQUIRE(answer);
+    metrics = answer->body;
+    if (metric(metrics, "warden_sink_connections_waiting") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(metric(metrics, "warden_sink_connections_waiting") == 1);
+  CHECK(metric(metrics, "warden_sink_connections_waited_total") == 1);
+  CHECK(metric(metrics, "warden_sink_connections_busy") == 4);
+  CHECK(metric(metrics, "warden_sink_connection_threads") == 4);
+  CHECK(fifth.wait_for(std::chrono::seconds{0}) == std::future_status::timeout);
+
+  // One closes: its thread serves the fifth, long before any keep-alive timeout.
+  const auto closed = std::chrono::steady_clock::now();
+  clients[1].reset();
+  REQUIRE(fifth.wait_for(std::chrono::seconds{3}) == std::future_status::ready);
+  CHECK(fifth.get().status == 200);
+  MESSAGE("answered ", milliseconds(std::chrono::steady_clock::now() - closed),
+          " ms after a connection closed");
+  const auto after = clients.front()->Get("/metrics");
+  REQUIRE(after);
+  CHECK(metric(after->body, "warden_sink_connections_waiting") == 0);
+  CHECK(metric(after->body, "warden_sink_connection_threads_peak") == 4);
 }

@@ -533,6 +533,7 @@ class config_reader final {
                     {"max_items", count_field<std::size_t>(limits.max_items, 1)},
                     {"max_json_depth", count_field<std::size_t>(limits.max_json_depth, 1)},
                     {"max_string_bytes", size_field(limits.max_string_bytes)},
+                    {"max_connections", count_field<std::size_t>(limits.max_connections, 1)},
                 });
   }
 

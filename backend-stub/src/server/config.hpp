@@ -25,8 +25,9 @@
 //   attachments: drop                         # or store
 //
 // The other keys: projects[].disabled (bool); limits.max_decoded_bytes,
-// max_attachment_bytes, max_json_depth, max_string_bytes; rate_limits.spike_floor. A key
-// written with no value keeps its default. Sizes (the *_bytes limits) are a number of
+// max_attachment_bytes, max_json_depth, max_string_bytes, max_connections (connections
+// served at once, default 512; more wait for one to close); rate_limits.spike_floor. A
+// key written with no value keeps its default. Sizes (the *_bytes limits) are a number of
 // bytes or an integer with a unit: B, kB or KB (1000), MB, GB, KiB (1024), MiB, GiB, as
 // in "20MiB", "1MB" or "512 KiB". ownership_rules_file is read relative to the config
 // file's directory; ownership rules errors are reported at their line in the YAML file
@@ -71,7 +72,8 @@ struct project_config {
   std::uint64_t events_per_minute = 0;  ///< Quota; 0: none.
 };
 
-/// Input limits; each breach is answered with its status and a message naming it.
+/// Input limits, each breach answered with its status and a message naming it; and how
+/// many connections are served at once.
 struct limits_config {
   std::size_t max_request_bytes = 20 * 1024 * 1024;     ///< Body as sent (413).
   std::size_t max_decoded_bytes = 100 * 1024 * 1024;    ///< Body after decompression (413).
@@ -80,6 +82,9 @@ struct limits_config {
   std::size_t max_items = 1000;                         ///< Items in one envelope (413).
   std::size_t max_json_depth = 64;                      ///< Nesting in any JSON payload (400).
   std::size_t max_string_bytes = 1024 * 1024;           ///< One JSON string (400).
+  /// Connections served at once. Each takes a thread for as long as it stays open
+  /// (keep-alive included), started when it arrives; more wait until one closes.
+  std::size_t max_connections = 512;
 };
 
 /// How events are kept.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -18,6 +19,7 @@
 #include "ingest/envelope.hpp"
 #include "ingest/json.hpp"
 #include "ingest/status.hpp"
+#include "server/connection_pool.hpp"
 #include "server/log.hpp"
 
 namespace warden::sink {
@@ -30,8 +32,6 @@ constexpr const char* kIngestPath = R"(/api/(\d+)/(envelope|store)/?)";
 // httplib inflates any body whose Content-Encoding it knows, with no bound; the header is
 // moved here before it sees it, so decode_body() does it instead.
 constexpr const char* kEncodingHeader = "X-Warden-Content-Encoding";
-// Requests wait for their batch to commit: many threads keep the batches full.
-constexpr std::size_t kServerThreads = 64;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -134,6 +134,18 @@ void write_issue(json_writer& out, const issue_row& issue) {
   out.EndObject();
 }
 
+// httplib deletes the task queue it was given when it stops listening; the server keeps
+// its connection_pool (for /metrics) and gives httplib this stand-in.
+class borrowed_task_queue final : public httplib::TaskQueue {
+ public:
+  explicit borrowed_task_queue(connection_pool& pool) : pool_(pool) {}
+  void enqueue(std::function<void()> task) override { pool_.enqueue(std::move(task)); }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  connection_pool& pool_;
+};
+
 // A query parameter as a number; nullopt when absent, an error when not a number.
 absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request& request,
                                                          const std::string& name) {
@@ -173,7 +185,8 @@ void sink_metrics::write_latency(double seconds) {
   }
 }
 
-std::string sink_metrics::render(std::size_t queue_depth) const {
+std::string sink_metrics::render(std::size_t queue_depth,
+                                 const connection_pool_stats& connections) const {
   static constexpr const char* kBounds[] = {"0.001", "0.005", "0.01", "0.05", "0.1", "1"};
   const std::lock_guard<std::mutex> lock{mu_};
   std::string text;
@@ -211,6 +224,28 @@ std::string sink_metrics::render(std::size_t queue_depth) const {
       "warden_sink_write_seconds_bucket{{le=\"+Inf\"}} {}\n"
       "warden_sink_write_seconds_sum {}\nwarden_sink_write_seconds_count {}\n",
       writes_, write_seconds_, writes_);
+  text += fmt::format(
+      "# HELP warden_sink_connection_threads Threads serving connections, idle ones included "
+      "(at most limits.max_connections).\n"
+      "# TYPE warden_sink_connection_threads gauge\n"
+      "warden_sink_connection_threads {}\n"
+      "# HELP warden_sink_connection_threads_peak The most connection threads at once.\n"
+      "# TYPE warden_sink_connection_threads_peak gauge\n"
+      "warden_sink_connection_threads_peak {}\n"
+      "# HELP warden_sink_connections_busy Open connections, each holding a thread (idle "
+      "keep-alive ones included).\n"
+      "# TYPE warden_sink_connections_busy gauge\n"
+      "warden_sink_connections_busy {}\n"
+      "# HELP warden_sink_connections_waiting Accepted connections waiting for a thread "
+      "(limits.max_connections are open).\n"
+      "# TYPE warden_sink_connections_waiting gauge\n"
+      "warden_sink_connections_waiting {}\n"
+      "# HELP warden_sink_connections_waited_total Connections that had to wait for a "
+      "thread.\n"
+      "# TYPE warden_sink_connections_waited_total counter\n"
+      "warden_sink_connections_waited_total {}\n",
+      connections.threads, connections.peak_threads, connections.busy, connections.waiting,
+      connections.waited_total);
   return text;
 }
 
@@ -221,6 +256,7 @@ sink_server::sink_server(sink_config config, store& db)
                      .rules.value_or(warden::ownership_rules{}),
                  config_.fallback_owner),
       limiter_(config_.rate_limits),
+      connections_(std::make_unique<connection_pool>(config_.limits.max_connections)),
       http_(std::make_unique<httplib::Server>()) {
   for (const project_config& project : config_.projects) {
     for (const key_config& key : project.keys) keys_[key.public_key] = {&project, key.revoked};
@@ -266,7 +302,9 @@ void sink_server::stop() { http_->stop(); }
 
 void sink_server::route() {
   httplib::Server& http = *http_;
-  http.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  // A connection holds its thread while it is kept alive: a thread for each, started
+  // when it arrives (a fixed pool would make the next one wait for a keep-alive timeout).
+  http.new_task_queue = [this] { return new borrowed_task_queue{*connections_}; };
   http.set_tcp_nodelay(true);  // else each answer waits for a delayed ACK (40 ms)
   http.set_keep_alive_max_count(10000);
   http.set_payload_max_length(config_.limits.max_request_bytes);
@@ -313,7 +351,8 @@ void sink_server::route() {
     response.set_content("ok\n", "text/plain");
   });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(metrics_.render(db_.queue_depth()), "text/plain; version=0.0.4");
+    response.set_content(metrics_.render(db_.queue_depth(), connections_->stats()),
+                         "text/plain; version=0.0.4");
   });
   const auto api =
       [this](void (sink_server::*handler)(const httplib::Request&, httplib::Response&)) {

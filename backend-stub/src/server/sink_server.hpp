@@ -1,6 +1,6 @@
 // warden-sink's HTTP side: Sentry's ingest endpoints, the query API, /healthz and
-// /metrics, on cpp-httplib with TCP_NODELAY and a thread pool sized for requests that
-// wait for their batch to commit.
+// /metrics, on cpp-httplib with TCP_NODELAY and a thread per open connection (requests
+// wait for their batch to commit), started on demand up to limits.max_connections.
 //
 //   sink_server server{config, db};
 //   if (absl::Status bound = server.bind(); !bound.ok()) return fail(bound);
@@ -32,6 +32,9 @@ struct Response;
 
 namespace warden::sink {
 
+class connection_pool;
+struct connection_pool_stats;
+
 /// Counters behind /metrics. Thread-safe.
 class sink_metrics final {
  public:
@@ -43,8 +46,9 @@ class sink_metrics final {
   void discarded_by_sdk(const std::string& reason, const std::string& category, std::int64_t n);
   /// One store write took `seconds`.
   void write_latency(double seconds);
-  /// Prometheus text exposition; `queue_depth` is the store's.
-  std::string render(std::size_t queue_depth) const;
+  /// Prometheus text exposition; `queue_depth` is the store's, `connections` the HTTP
+  /// server's threads.
+  std::string render(std::size_t queue_depth, const connection_pool_stats& connections) const;
 
  private:
   mutable std::mutex mu_;
@@ -67,7 +71,7 @@ class sink_server final {
   /// Binds the listen address; after it, port() is known. Unavailable when the address
   /// is taken.
   absl::Status bind();
-  /// Serves until stop(); blocks.
+  /// Serves until stop(); blocks. Once per server: stopping ends its connection threads.
   void run();
   /// Stops accepting, lets requests in progress finish, then run() returns. Any thread.
   void stop();
@@ -99,6 +103,7 @@ class sink_server final {
   rate_limiter limiter_;
   sink_metrics metrics_;
   absl::flat_hash_map<std::string, key_entry> keys_;
+  std::unique_ptr<connection_pool> connections_;  // httplib's threads, kept for /metrics
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
 };
