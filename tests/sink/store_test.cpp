@@ -327,12 +327,15 @@ TEST_CASE("events a crash left out of the issue counts are counted when the stor
     }
   }
   // What a kill -9 between an events' commit and the fold of its counts leaves: two
-  // events after counted.through_event, a new user, level and environment among them.
+  // events after the issue's counted_through, a new user, level and environment among
+  // them; counted.through_event lags behind the issue's mark (other issues were not
+  // folded yet), so the three folded events are after it too, and must not count twice.
   run_sql(options,
           "INSERT INTO events (project_id, event_id, issue_id, received, timestamp, level, "
           "environment, release, user_key, payload, owner_source) SELECT project_id, "
           "event_id || '-late', issue_id, received + 5, timestamp, 'warning', 'staging', "
-          "release, 'id:late', payload, 'rules' FROM events WHERE id <= 2");
+          "release, 'id:late', payload, 'rules' FROM events WHERE id <= 2; "
+          "UPDATE counted SET through_event = 0");
   auto db = open(options);
   const auto issue = issue_of(*db, issue_id);
   CHECK(issue.event_count == 5);
@@ -544,12 +547,13 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
     old_issue = stored->issue_id;
   }
   // Schema 1 had no attachments, the issue indexes on last_seen, issue counts written
-  // with each event and no owner source per event.
+  // with each event, no owner source per event and no per-issue counted mark.
   run_sql(options,
           "DROP TABLE attachments; DROP INDEX issues_by_owner; CREATE INDEX issues_by_owner "
           "ON issues (team, function, product, last_seen); CREATE INDEX issues_by_last_seen "
           "ON issues (last_seen); DROP TABLE counted; ALTER TABLE events DROP COLUMN "
-          "owner_source; PRAGMA user_version = 1");
+          "owner_source; ALTER TABLE issues DROP COLUMN counted_through; "
+          "PRAGMA user_version = 1");
   auto db = open(options);
   // Its events were counted already: the migration does not count them again.
   CHECK(issue_of(*db, old_issue).event_count == 1);

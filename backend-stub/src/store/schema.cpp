@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -146,6 +146,11 @@ CREATE TABLE counted (
   through_event INTEGER NOT NULL
 );
 INSERT INTO counted VALUES (1, (SELECT coalesce(max(id), 0) FROM events));
+)sql",
+    // 5: issues are folded one by one (spread over the batches): each row counts its
+    // events up to counted_through; counted.through_event is the lowest such mark.
+    R"sql(
+ALTER TABLE issues ADD COLUMN counted_through INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -67,9 +67,9 @@ struct store::statements {
   std::int64_t recent_event_ids = 0;  // rows in recent_event_ids
   // Counts of the events after counted.through_event, not yet in their issues' rows.
   pending_counts pending;
-  std::int64_t last_event = 0;  // rowid of the newest event stored
-  bool issue_at_cap = false;    // an issue's pending events reached max_events_per_issue
-  std::chrono::steady_clock::time_point last_fold = std::chrono::steady_clock::now();
+  std::int64_t last_event = 0;               // rowid of the newest event stored
+  std::int64_t counted_through = 0;          // counted.through_event as written
+  absl::flat_hash_set<std::int64_t> at_cap;  // issues with max_events_per_issue waiting
   bool counts_stale = false;  // a failed commit left `pending` counting uncommitted events
   // The batch's transaction and each job's savepoint.
   std::unique_ptr<sqlite_statement> begin, commit, rollback, savepoint, release, rollback_to;
@@ -103,7 +103,8 @@ struct store::statements {
          "UPDATE issues SET event_count = event_count + ?2, level = ?3, "
          "last_seen = max(last_seen, ?4), latest_event_id = ?5, "
          "last_release = CASE WHEN ?6 = '' THEN last_release ELSE ?6 END, "
-         "stored_events = stored_events + ?2 WHERE id = ?1 RETURNING stored_events"},
+         "stored_events = stored_events + ?2, counted_through = ?7 WHERE id = ?1 "
+         "RETURNING stored_events"},
         {&prepared->insert_event,
          "INSERT INTO events (project_id, event_id, issue_id, received, timestamp, level, "
          "environment, release, user_key, payload, owner_source) "
@@ -119,7 +120,7 @@ struct store::statements {
          "SELECT e.id, e.issue_id, e.project_id, e.event_id, e.received, e.level, "
          "e.environment, e.release, e.user_key, e.owner_source, i.team, i.function, i.product "
          "FROM events e JOIN issues i ON i.id = e.issue_id "
-         "WHERE e.id > ?1 ORDER BY e.id"},
+         "WHERE e.id > ?1 AND e.id > i.counted_through ORDER BY e.id"},
         {&prepared->trim_events,
          "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ?1 "
          "ORDER BY id LIMIT ?2)"},
@@ -178,93 +179,115 @@ struct store::statements {
     return prepared;
   }
 
-  // Counts again what the issue rows miss: the events after counted.through_event.
+  // Counts again what the issue rows miss: the events after counted.through_event
+  // that are also after their issue's counted_through.
   absl::Status recount() {
     pending.clear();
-    issue_at_cap = false;
+    at_cap.clear();
     absl::StatusOr<bool> counted = read_counted->step();
     if (!counted.ok()) return counted.status();
-    last_event = *counted ? read_counted->column_int(0) : 0;
+    counted_through = *counted ? read_counted->column_int(0) : 0;
     read_counted->reset();
+    last_event = counted_through;
     sqlite_statement& each = *uncounted_events;
-    each.bind(1, last_event);
+    each.bind(1, counted_through);
+    const auto now = pending_counts::clock::now();
     for (;;) {
       absl::StatusOr<bool> row = each.step();
       if (!row.ok()) return row.status();
       if (!*row) break;
       last_event = std::max(last_event, each.column_int(0));
-      counted_event event{each.column_int(1),   each.column_int(2),   each.column_text(3),
-                          each.column_int(4),   each.column_text(5),  each.column_text(6),
-                          each.column_text(7),  each.column_text(8),  each.column_text(10),
-                          each.column_text(11), each.column_text(12), each.column_text(9)};
-      pending.add(event);
-      issue_at_cap = issue_at_cap || pending.events_of(event.issue_id) >= max_events_per_issue;
+      const counted_event event{each.column_int(0),   each.column_int(1),   each.column_int(2),
+                                each.column_text(3),  each.column_int(4),   each.column_text(5),
+                                each.column_text(6),  each.column_text(7),  each.column_text(8),
+                                each.column_text(10), each.column_text(11), each.column_text(12),
+                                each.column_text(9)};
+      count(event, now);
     }
     each.reset();
     return absl::OkStatus();
   }
 
-  // True when the pending counts should go into this batch's transaction: they waited
-  // fold_interval, or an issue has as many events waiting as it may keep.
-  bool fold_due() const {
-    return !pending.empty() &&
-           (issue_at_cap || std::chrono::steady_clock::now() - last_fold >= fold_interval);
+  // Adds a stored event to the pending counts.
+  void count(const counted_event& event, pending_counts::clock::time_point now) {
+    pending.add(event, now);
+    if (pending.events_of(event.issue_id) >= max_events_per_issue) at_cap.insert(event.issue_id);
   }
 
-  // Writes the pending counts into the issue rows, facets, users and owner counts, drops
-  // the events past each issue's cap, and moves counted.through_event; the caller holds
-  // the transaction.
-  absl::Status fold() {
+  // Folds the issues whose counts waited fold_interval, and those with as many events
+  // waiting as they may keep; the caller holds the transaction.
+  absl::Status fold_due() {
     if (pending.empty()) return absl::OkStatus();
-    for (const auto& [issue_id, delta] : pending.issues()) {
-      fold_issue->bind(1, issue_id)
-          .bind(2, delta.events)
-          .bind(3, delta.level)
-          .bind(4, delta.last_seen_ms)
-          .bind(5, delta.latest_event_id)
-          .bind(6, delta.last_release);
-      absl::StatusOr<bool> found = fold_issue->step();
-      if (!found.ok()) return found.status();
-      const std::int64_t stored = *found ? fold_issue->column_int(0) : 0;
-      fold_issue->reset();
-      if (stored > max_events_per_issue) {
-        WARDEN_RETURN_IF_ERROR(drop_oldest(delta.project_id, issue_id, stored));
-      }
-      for (const auto& [facet, seen] : delta.facets) {
-        count_facet->bind(1, issue_id)
-            .bind(2, facet.first)
-            .bind(3, facet.second)
-            .bind(4, seen.count)
-            .bind(5, seen.first_seen_ms)
-            .bind(6, seen.last_seen_ms);
-        WARDEN_RETURN_IF_ERROR(count_facet->run());
-      }
-      std::int64_t new_users = 0;
-      for (const std::string& user : delta.users) {
-        add_user->bind(1, issue_id).bind(2, user);
-        WARDEN_RETURN_IF_ERROR(add_user->run());
-        new_users += db.changes();
-      }
-      if (new_users > 0) {
-        count_users->bind(1, issue_id).bind(2, new_users);
-        WARDEN_RETURN_IF_ERROR(count_users->run());
-      }
+    std::vector<std::int64_t> due =
+        pending.waiting_since(pending_counts::clock::now() - fold_interval);
+    for (const std::int64_t issue_id : at_cap) {
+      if (std::find(due.begin(), due.end(), issue_id) == due.end()) due.push_back(issue_id);
     }
-    for (const auto& [owner, events] : pending.owners()) {
-      const auto& [project_id, team, function, product, source] = owner;
-      count_owner->bind(1, project_id)
-          .bind(2, team)
-          .bind(3, function)
-          .bind(4, product)
+    return fold(due);
+  }
+
+  // Folds every pending count; the caller holds the transaction.
+  absl::Status fold() { return fold(pending.all()); }
+
+  // Writes the pending counts of `issues` into their rows, facets, users and owner
+  // counts, drops the events past each one's cap, and moves counted.through_event.
+  absl::Status fold(const std::vector<std::int64_t>& issues) {
+    for (const std::int64_t issue_id : issues) {
+      WARDEN_RETURN_IF_ERROR(fold_issue_counts(issue_id, pending.of(issue_id)));
+      pending.erase(issue_id);
+      at_cap.erase(issue_id);
+    }
+    const std::int64_t through = pending.folded_below().value_or(last_event + 1) - 1;
+    if (through == counted_through) return absl::OkStatus();
+    set_counted->bind(1, through);
+    WARDEN_RETURN_IF_ERROR(set_counted->run());
+    counted_through = through;
+    return absl::OkStatus();
+  }
+
+  absl::Status fold_issue_counts(std::int64_t issue_id, const issue_delta& delta) {
+    fold_issue->bind(1, issue_id)
+        .bind(2, delta.events)
+        .bind(3, delta.level)
+        .bind(4, delta.last_seen_ms)
+        .bind(5, delta.latest_event_id)
+        .bind(6, delta.last_release)
+        .bind(7, delta.last_rowid);
+    absl::StatusOr<bool> found = fold_issue->step();
+    if (!found.ok()) return found.status();
+    const std::int64_t stored = *found ? fold_issue->column_int(0) : 0;
+    fold_issue->reset();
+    if (stored > max_events_per_issue) {
+      WARDEN_RETURN_IF_ERROR(drop_oldest(delta.project_id, issue_id, stored));
+    }
+    for (const auto& [facet, seen] : delta.facets) {
+      count_facet->bind(1, issue_id)
+          .bind(2, facet.first)
+          .bind(3, facet.second)
+          .bind(4, seen.count)
+          .bind(5, seen.first_seen_ms)
+          .bind(6, seen.last_seen_ms);
+      WARDEN_RETURN_IF_ERROR(count_facet->run());
+    }
+    std::int64_t new_users = 0;
+    for (const std::string& user : delta.users) {
+      add_user->bind(1, issue_id).bind(2, user);
+      WARDEN_RETURN_IF_ERROR(add_user->run());
+      new_users += db.changes();
+    }
+    if (new_users > 0) {
+      count_users->bind(1, issue_id).bind(2, new_users);
+      WARDEN_RETURN_IF_ERROR(count_users->run());
+    }
+    for (const auto& [source, events] : delta.owner_sources) {
+      count_owner->bind(1, delta.project_id)
+          .bind(2, delta.team)
+          .bind(3, delta.function)
+          .bind(4, delta.product)
           .bind(5, source)
           .bind(6, events);
       WARDEN_RETURN_IF_ERROR(count_owner->run());
     }
-    set_counted->bind(1, last_event);
-    WARDEN_RETURN_IF_ERROR(set_counted->run());
-    pending.clear();
-    issue_at_cap = false;
-    last_fold = std::chrono::steady_clock::now();
     return absl::OkStatus();
   }
 
@@ -428,11 +451,12 @@ struct store::statements {
     last_event = db.last_insert_id();
 
     // The issue's counts follow when the writer folds them in (fold()).
-    pending.add(counted_event{result.issue_id, event.project_id, event.event_id, event.received_ms,
-                              event.level, event.environment, event.release, event.user_key,
-                              event.team, event.function, event.product, event.owner_source});
+    count(counted_event{last_event, result.issue_id, event.project_id, event.event_id,
+                        event.received_ms, event.level, event.environment, event.release,
+                        event.user_key, event.team, event.function, event.product,
+                        event.owner_source},
+          pending_counts::clock::now());
     const std::int64_t waiting = pending.events_of(result.issue_id);
-    issue_at_cap = issue_at_cap || waiting >= max_events_per_issue;
     result.event_count = counted_events + waiting;
     return absl::OkStatus();
   }
@@ -471,7 +495,10 @@ absl::StatusOr<std::unique_ptr<store>> store::open(store_options options) {
     raw->writer_wal_frames_ = frames;
     {
       const std::lock_guard<std::mutex> lock{raw->checkpoint_mu_};
-      if (frames < raw->checkpointed_log_) raw->checkpointed_log_ = 0;  // the log started over
+      if (frames < raw->checkpointed_log_) {  // the log started over
+        raw->checkpointed_log_ = 0;
+        raw->last_checkpoint_log_ = 0;
+      }
       raw->wal_frames_ = frames;
     }
     raw->checkpoint_wanted_.notify_one();
@@ -505,14 +532,20 @@ void store::stop_checkpointer() {
 }
 
 void store::run_checkpointer() {
+  const int every = options_.checkpoint_frames;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock{checkpoint_mu_};
-      checkpoint_wanted_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_) {
-        return checkpoint_stopping_ ||
-               wal_frames_ - checkpointed_log_ >= options_.checkpoint_frames;
+      checkpoint_wanted_.wait(lock, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_) {
+        const int behind = wal_frames_ - checkpointed_log_;
+        // A long log is followed closely, so that restarting it has little to copy; but
+        // not again before a commit when a reader kept the last run from copying it all.
+        return checkpoint_stopping_ || (wal_frames_ != last_checkpoint_log_ &&
+                                        (behind >= every || (wal_frames_ >= kRestartAfter * every &&
+                                                             behind >= std::max(1, every / 16))));
       });
       if (checkpoint_stopping_) return;  // closing the last connection checkpoints
+      last_checkpoint_log_ = wal_frames_;
     }
     // PASSIVE: copies what the log holds without holding the writer back.
     absl::StatusOr<sqlite_db::checkpoint_result> done;
@@ -522,18 +555,40 @@ void store::run_checkpointer() {
     }
     const std::lock_guard<std::mutex> lock{checkpoint_mu_};
     // After a failure (a full disk, say) the next checkpoint_frames frames try again.
-    checkpointed_log_ = done.ok() ? done->log_frames : wal_frames_;
+    checkpointed_log_ = done.ok() ? done->checkpointed_frames : wal_frames_;
   }
 }
 
 void store::restart_long_log() {
   // The log starts over only when a writer finds it copied entirely; under continuous
-  // load the passive checkpoints never find such a moment, so the writer makes one.
-  if (writer_wal_frames_ < 4 * options_.checkpoint_frames) return;
+  // load the passive checkpoints never find such a moment, so the writer makes one once
+  // they copied nearly all of it (the restart copies the rest while the writer waits).
+  // Past twice that length it restarts whatever it costs, so that the log stays bounded.
+  const int every = options_.checkpoint_frames;
+  if (writer_wal_frames_ < kRestartAfter * every) return;
+  int copied = 0;
+  {
+    const std::lock_guard<std::mutex> lock{checkpoint_mu_};
+    copied = checkpointed_log_;
+  }
+  const bool overdue = writer_wal_frames_ >= 2 * kRestartAfter * every;
+  if (!overdue) {
+    if (writer_wal_frames_ - copied > every / 16) return;
+    // The restart syncs the database file (10-20 ms on a busy disk): in a pause, when no
+    // write is waiting for it.
+    const std::lock_guard<std::mutex> lock{mu_};
+    if (!queue_.empty()) return;
+  }
+  // SQLite runs one checkpoint at a time and fails the others at once; the writer does
+  // not wait for a passive one unless overdue.
+  std::unique_lock<std::mutex> one_at_a_time{checkpointing_, std::defer_lock};
+  if (overdue) {
+    one_at_a_time.lock();
+  } else if (!one_at_a_time.try_lock()) {
+    return;
+  }
   // Best effort: a reader in the way (BUSY after the busy timeout) or a full disk leaves
   // the log as it is; the next batch tries again.
-  // SQLite lets one checkpoint run at a time and fails the others at once.
-  const std::lock_guard<std::mutex> one_at_a_time{checkpointing_};
   static_cast<void>(writer_db_->checkpoint(SQLITE_CHECKPOINT_RESTART));
 }
 
@@ -638,8 +693,8 @@ void store::commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold) {
   if (recount) {
     if (absl::Status recounted = writer.recount(); !recounted.ok()) return abandon(recounted);
   }
-  if (fold || writer.fold_due()) {
-    if (absl::Status folded = writer.fold(); !folded.ok()) return abandon(folded);
+  if (absl::Status folded = fold ? writer.fold() : writer.fold_due(); !folded.ok()) {
+    return abandon(folded);
   }
   if (absl::Status committed = writer.commit->run(); !committed.ok()) abandon(committed);
   counts_pending_ = !writer.pending.empty() || writer.counts_stale;

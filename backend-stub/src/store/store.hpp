@@ -278,8 +278,10 @@ class store final {
   // Checkpoints the write-ahead log each time it grew by options_.checkpoint_frames,
   // until stop_checkpointer().
   void run_checkpointer();
-  // On the writer, between batches: restarts a log four times checkpoint_frames long.
+  // On the writer, between batches: restarts a log kRestartAfter times checkpoint_frames
+  // long once the checkpoints copied nearly all of it.
   void restart_long_log();
+  static constexpr int kRestartAfter = 4;
   void stop_checkpointer();
 
   store_options options_;
@@ -303,8 +305,9 @@ class store final {
   std::mutex checkpointing_;  // held while either thread checkpoints
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_wanted_;
-  int wal_frames_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;        // after the last commit
-  int checkpointed_log_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // log frames last copied
+  int wal_frames_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;           // after the last commit
+  int checkpointed_log_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;     // log frames copied
+  int last_checkpoint_log_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // log length at the last run
   bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   std::thread checkpointer_;
 };
