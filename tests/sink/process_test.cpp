@@ -329,6 +329,33 @@ storage: {max_events_per_issue: 100000}
   CHECK(count() == stored);
 }
 
+TEST_CASE("an event is stored as sent when it carries its id, else with the id added") {
+  temp_directory directory;
+  auto sink = start_sink(directory, kConfig);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  // As SDKs send it: the payload has the envelope's id. Its bytes are kept (the spacing
+  // shows it was not written out again).
+  const std::string carried = event_id(50);
+  const std::string as_sent = R"({ "event_id" : ")" + carried + R"(", "message" : "as sent" })";
+  const std::string envelope =
+      R"({"event_id":")" + carried + R"("})" + "\n" + R"({"type":"event"})" + "\n" + as_sent;
+  REQUIRE(client.Post(kEnvelopePath, envelope, "")->status == 200);
+  const auto kept = client.Get("/api/0/projects/7/events/" + carried);
+  REQUIRE(kept);
+  REQUIRE(kept->status == 200);
+  CHECK(kept->body.find(as_sent) != std::string::npos);
+  // Without an id in the payload (or another one), the envelope's id is written into it.
+  const std::string added = event_id(51);
+  REQUIRE(client.Post(kEnvelopePath, message_envelope(added, "id added"), "")->status == 200);
+  const auto completed = client.Get("/api/0/projects/7/events/" + added);
+  REQUIRE(completed);
+  REQUIRE(completed->status == 200);
+  const auto detail = json_of(completed->body);
+  CHECK(detail["event"]["event_id"] == added.c_str());
+  CHECK(detail["event"]["message"] == "id added");
+}
+
 TEST_CASE("attachments are stored when the config says so, and served with their event") {
   temp_directory directory;
   auto sink = start_sink(directory, std::string{kConfig} + "attachments: store\n");

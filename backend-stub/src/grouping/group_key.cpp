@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "grouping/detail/event_fields.hpp"
 #include "grouping/normalize.hpp"
@@ -126,9 +127,7 @@ std::string frame_location(const rapidjson::Value& frame) {
   }
   if (const std::string_view file = base_name(string_member(frame, "filename")); !file.empty()) {
     std::string lowered{file};
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](char c) {
-      return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    });
+    absl::AsciiStrToLower(&lowered);
     return lowered;
   }
   std::string_view package = base_name(string_member(frame, "package"));

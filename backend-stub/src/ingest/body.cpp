@@ -173,7 +173,7 @@ absl::StatusOr<std::string> brotli_body(std::string_view body, std::size_t limit
 
 }  // namespace
 
-absl::StatusOr<std::string> decode_body(std::string_view content_encoding, std::string_view body,
+absl::StatusOr<std::string> decode_body(std::string_view content_encoding, std::string body,
                                         std::size_t max_decoded_bytes) {
   const absl::StatusOr<coding> parsed = parse_coding(content_encoding);
   if (!parsed.ok()) return parsed.status();
@@ -185,7 +185,7 @@ absl::StatusOr<std::string> decode_body(std::string_view content_encoding, std::
                         "request",
                         body.size(), max_decoded_bytes));
       }
-      return std::string(body);
+      return body;  // as it came (moved): nothing to copy
     case coding::gzip:
       return inflate_body(body, 15 + 16, true, "gzip", max_decoded_bytes);
     case coding::deflate:

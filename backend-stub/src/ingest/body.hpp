@@ -33,7 +33,7 @@ namespace warden::sink {
 /// (with the byte offset where decoding failed). Identity bodies are copied, and are
 /// held to the same limit.
 [[nodiscard]] absl::StatusOr<std::string> decode_body(std::string_view content_encoding,
-                                                      std::string_view body,
+                                                      std::string body,
                                                       std::size_t max_decoded_bytes);
 
 }  // namespace warden::sink

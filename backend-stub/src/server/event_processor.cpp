@@ -93,6 +93,7 @@ event_processor::event_processor(warden::ownership_rules rules, owner_config fal
                 std::move(fallback.product)} {}
 
 absl::StatusOr<event_record> event_processor::process(rapidjson::Document& event,
+                                                      std::string_view text,
                                                       const project_config& project,
                                                       std::string event_id,
                                                       std::int64_t received_ms) const {
@@ -105,9 +106,13 @@ absl::StatusOr<event_record> event_processor::process(rapidjson::Document& event
       event_id = new_event_id();
     }
   }
-  auto& allocator = event.GetAllocator();
-  event.RemoveMember("event_id");
-  event.AddMember("event_id", rapidjson::Value{event_id.c_str(), allocator}, allocator);
+  // Writing the event out again costs more than all of grouping: only when its id changes.
+  const bool carries_id = string_member(event, "event_id") == event_id;
+  if (!carries_id) {
+    auto& allocator = event.GetAllocator();
+    event.RemoveMember("event_id");
+    event.AddMember("event_id", rapidjson::Value{event_id.c_str(), allocator}, allocator);
+  }
 
   event_record record;
   record.project_id = static_cast<std::int64_t>(project.id);
@@ -140,6 +145,10 @@ absl::StatusOr<event_record> event_processor::process(rapidjson::Document& event
   record.title = key.title;
   record.culprit = key.culprit;
 
+  if (carries_id) {
+    record.payload.assign(text);
+    return record;
+  }
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> out{buffer};
   event.Accept(out);

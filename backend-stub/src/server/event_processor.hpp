@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <rapidjson/document.h>
 
@@ -23,9 +24,12 @@ class event_processor final {
 
   /// Completes `event` (its id, received time) and returns its record for `project`.
   /// `event_id` is the envelope's (32 hex), or empty: the payload's, else a new one.
+  /// `text` is the JSON `event` was parsed from: stored as it is when the event carries
+  /// its id already (as SDKs send it), else `event` with its id is written out again.
   /// InvalidArgument when the payload is not an object.
-  absl::StatusOr<event_record> process(rapidjson::Document& event, const project_config& project,
-                                       std::string event_id, std::int64_t received_ms) const;
+  absl::StatusOr<event_record> process(rapidjson::Document& event, std::string_view text,
+                                       const project_config& project, std::string event_id,
+                                       std::int64_t received_ms) const;
 
  private:
   warden::ownership_rules rules_;

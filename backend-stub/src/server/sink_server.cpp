@@ -323,6 +323,11 @@ void sink_server::route() {
     std::string body;
     bool too_large = false;
     const std::size_t limit = config_.limits.max_request_bytes;
+    // One allocation for the usual body, whose length is announced.
+    if (std::size_t announced = 0;
+        absl::SimpleAtoi(request.get_header_value("Content-Length"), &announced)) {
+      body.reserve(std::min(announced, limit));
+    }
     read([&](const char* data, std::size_t length) {
       if (body.size() + length > limit) {
         too_large = true;
@@ -401,10 +406,10 @@ void sink_server::ingest(const httplib::Request& request, httplib::Response& res
       absl::StrContains(sender.status().message(), "missing authorization information");
   if (!sender.ok() && !may_use_dsn) return refuse(sender.status());
 
-  absl::StatusOr<std::string> body = decode_body(request.get_header_value(kEncodingHeader),
-                                                 raw_body, config_.limits.max_decoded_bytes);
+  absl::StatusOr<std::string> body =
+      decode_body(request.get_header_value(kEncodingHeader), std::move(raw_body),
+                  config_.limits.max_decoded_bytes);
   if (!body.ok()) return refuse(body.status());
-  raw_body.clear();
 
   envelope parsed;
   if (envelope_endpoint) {
@@ -459,7 +464,7 @@ void sink_server::ingest(const httplib::Request& request, httplib::Response& res
       absl::StatusOr<rapidjson::Document> document = parse_json(item.payload, limits);
       if (!document.ok()) return refuse(document.status());
       absl::StatusOr<event_record> record =
-          processor_.process(*document, project, parsed.event_id, received);
+          processor_.process(*document, item.payload, project, parsed.event_id, received);
       if (!record.ok()) return refuse(record.status());
       const rate_decision verdict = limiter_.admit(
           project, fmt::format("{}/{}/{}", record->team, record->function, record->product),

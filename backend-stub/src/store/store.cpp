@@ -164,10 +164,7 @@ struct store::statements {
       if (!statement.ok()) return statement.status();
       *target = *std::move(statement);
     }
-    absl::StatusOr<std::int64_t> remembered = db.query_int("SELECT count(*) FROM recent_event_ids");
-    if (!remembered.ok()) return remembered.status();
-    prepared->recent_event_ids = *remembered;
-    // Events a crash left out of the counts.
+    // Events a crash left out of the counts (and the ids remembered).
     WARDEN_RETURN_IF_ERROR(prepared->recount());
     if (!prepared->pending.empty()) {
       WARDEN_RETURN_IF_ERROR(prepared->begin->run());
@@ -184,6 +181,10 @@ struct store::statements {
   absl::Status recount() {
     pending.clear();
     at_cap.clear();
+    // A rolled-back job may have remembered or forgotten ids.
+    absl::StatusOr<std::int64_t> remembered = db.query_int("SELECT count(*) FROM recent_event_ids");
+    if (!remembered.ok()) return remembered.status();
+    recent_event_ids = *remembered;
     absl::StatusOr<bool> counted = read_counted->step();
     if (!counted.ok()) return counted.status();
     counted_through = *counted ? read_counted->column_int(0) : 0;
@@ -314,6 +315,7 @@ struct store::statements {
   absl::StatusOr<std::optional<std::int64_t>> stored_before(std::int64_t project_id,
                                                             const std::string& event_id) {
     for (sqlite_statement* lookup : {find_recent.get(), find_event.get()}) {
+      if (lookup == find_recent.get() && recent_event_ids == 0) continue;  // none dropped yet
       lookup->bind(1, project_id).bind(2, event_id);
       absl::StatusOr<bool> found = lookup->step();
       if (!found.ok()) return found.status();
