@@ -160,6 +160,10 @@ absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request&
 }  // namespace
 
 void sink_metrics::accepted(const std::string& type) {
+  if (type == "event") {
+    events_accepted_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   const std::lock_guard<std::mutex> lock{mu_};
   ++accepted_[type];
 }
@@ -177,11 +181,11 @@ void sink_metrics::discarded_by_sdk(const std::string& reason, const std::string
 
 void sink_metrics::write_latency(double seconds) {
   static constexpr double kBounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 1.0};
-  const std::lock_guard<std::mutex> lock{mu_};
-  ++writes_;
-  write_seconds_ += seconds;
+  static_assert(std::size(kBounds) == std::tuple_size_v<decltype(write_buckets_)>);
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  write_nanoseconds_.fetch_add(static_cast<std::int64_t>(seconds * 1e9), std::memory_order_relaxed);
   for (std::size_t i = 0; i < std::size(kBounds); ++i) {
-    if (seconds <= kBounds[i]) ++write_buckets_[i];
+    if (seconds <= kBounds[i]) write_buckets_[i].fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -189,11 +193,15 @@ std::string sink_metrics::render(std::size_t queue_depth,
                                  const connection_pool_stats& connections) const {
   static constexpr const char* kBounds[] = {"0.001", "0.005", "0.01", "0.05", "0.1", "1"};
   const std::lock_guard<std::mutex> lock{mu_};
+  std::map<std::string, std::int64_t> accepted = accepted_;
+  if (const std::int64_t events = events_accepted_.load(std::memory_order_relaxed); events > 0) {
+    accepted["event"] = events;
+  }
   std::string text;
   text +=
       "# HELP warden_sink_accepted_total Envelope items accepted, by item type.\n"
       "# TYPE warden_sink_accepted_total counter\n";
-  for (const auto& [type, count] : accepted_) {
+  for (const auto& [type, count] : accepted) {
     text += fmt::format("warden_sink_accepted_total{{type=\"{}\"}} {}\n", type, count);
   }
   text +=
@@ -218,12 +226,14 @@ std::string sink_metrics::render(std::size_t queue_depth,
       queue_depth);
   for (std::size_t i = 0; i < std::size(kBounds); ++i) {
     text += fmt::format("warden_sink_write_seconds_bucket{{le=\"{}\"}} {}\n", kBounds[i],
-                        write_buckets_[i]);
+                        write_buckets_[i].load(std::memory_order_relaxed));
   }
+  const std::int64_t writes = writes_.load(std::memory_order_relaxed);
   text += fmt::format(
       "warden_sink_write_seconds_bucket{{le=\"+Inf\"}} {}\n"
       "warden_sink_write_seconds_sum {}\nwarden_sink_write_seconds_count {}\n",
-      writes_, write_seconds_, writes_);
+      writes, static_cast<double>(write_nanoseconds_.load(std::memory_order_relaxed)) / 1e9,
+      writes);
   text += fmt::format(
       "# HELP warden_sink_connection_threads Threads serving connections, idle ones included "
       "(at most limits.max_connections).\n"

@@ -9,6 +9,7 @@
 //   server.stop();           // in-flight requests finish; then the store commits
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -51,13 +52,16 @@ class sink_metrics final {
   std::string render(std::size_t queue_depth, const connection_pool_stats& connections) const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::int64_t> accepted_ ABSL_GUARDED_BY(mu_);
+  // What every event counts is lock-free: the threads a commit wakes all count at once,
+  // and a mutex made them queue (and sleep) for it.
+  std::atomic<std::int64_t> events_accepted_{0};
+  std::atomic<std::int64_t> writes_{0};
+  std::atomic<std::int64_t> write_nanoseconds_{0};
+  std::array<std::atomic<std::int64_t>, 6> write_buckets_{};
+  mutable std::mutex mu_;                                              // the rest, rarer
+  std::map<std::string, std::int64_t> accepted_ ABSL_GUARDED_BY(mu_);  // but events
   std::map<std::string, std::int64_t> rejected_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, std::int64_t> discarded_ ABSL_GUARDED_BY(mu_);
-  std::int64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
-  double write_seconds_ ABSL_GUARDED_BY(mu_) = 0;
-  std::int64_t write_buckets_[6] ABSL_GUARDED_BY(mu_) = {};
 };
 
 class sink_server final {
