@@ -654,7 +654,8 @@ void store::run_writer() {
 
 absl::Status store::sync_counts() {
   if (!counts_pending_) return absl::OkStatus();
-  return submit([](statements& writer) { return writer.fold(); });
+  // Bounded: a stalled disk leaves the read with counts a little behind, not stuck.
+  return submit([](statements& writer) { return writer.fold(); }, options_.write_timeout);
 }
 
 void store::commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold) {
