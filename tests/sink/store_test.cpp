@@ -280,6 +280,41 @@ TEST_CASE("concurrent writers: every event counted once, in few commits") {
   CHECK(total == kThreads * kEach);
 }
 
+TEST_CASE("a write that fails in a batch fails alone, the others commit with exact counts") {
+  temp_directory directory;
+  auto db = open(options_in(directory));
+  constexpr int kThreads = 4;
+  constexpr int kEach = 200;
+  std::atomic<int> failures{0};
+  std::atomic<int> not_found{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!db->write(event_of("hash-" + std::to_string(i % 5))).ok()) ++failures;
+      }
+    });
+  }
+  // Interleaved with the writes, so that batches hold both: each fails (no such issue).
+  status_change resolve;
+  resolve.what = status_change::action::resolve;
+  resolve.actor = "test";
+  for (int i = 0; i < 100; ++i) {
+    const auto changed = db->change_status(1'000'000 + i, resolve);
+    if (changed.status().code() == absl::StatusCode::kNotFound) ++not_found;
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(failures == 0);
+  CHECK(not_found == 100);
+  std::int64_t total = 0;
+  for (std::int64_t id = 1; id <= 5; ++id) total += issue_of(*db, id).event_count;
+  CHECK(total == kThreads * kEach);
+  auto owners = db->owner_counts();
+  REQUIRE(owners.ok());
+  REQUIRE(owners->size() == 1);
+  CHECK(owners->front().events == kThreads * kEach);
+}
+
 TEST_CASE("a background thread checkpoints the write-ahead log, which stays bounded") {
   temp_directory directory;
   store_options options = options_in(directory);

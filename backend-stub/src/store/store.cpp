@@ -343,6 +343,7 @@ struct store::statements {
 
   // Stores `event` and updates its issue; the caller holds the transaction.
   absl::Status store_event(const event_record& event, write_result& result) {
+    result = write_result{};  // a batch may run again (store::run_batch)
     absl::StatusOr<std::optional<std::int64_t>> before =
         stored_before(event.project_id, event.event_id);
     if (!before.ok()) return before.status();
@@ -659,28 +660,43 @@ absl::Status store::sync_counts() {
 }
 
 void store::commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold) {
+  // The jobs run straight in one transaction; only when one fails, again with a savepoint
+  // each, so that it fails alone (two more statements per job, 2-3% of an event's cost).
+  if (!run_batch(batch, fold, false)) run_batch(batch, fold, true);
+  counts_pending_ = !statements_->pending.empty() || statements_->counts_stale;
+}
+
+bool store::run_batch(std::vector<std::shared_ptr<job>>& batch, bool fold, bool isolated) {
   statements& writer = *statements_;
+  for (const auto& each : batch) each->status = absl::OkStatus();
   absl::Status begun = writer.begin->run();
   if (!begun.ok()) {
     for (const auto& each : batch) each->status = begun;
-    return;
+    return true;
   }
   // A failed batch leaves the pending counts including events it did not commit.
   const auto abandon = [&](const absl::Status& error) {
     static_cast<void>(writer.rollback->run());
     writer.counts_stale = true;
-    counts_pending_ = true;
     for (const auto& each : batch) {
       if (each->status.ok()) each->status = error;
     }
+    return true;
   };
   if (writer.counts_stale) {
     if (absl::Status recounted = writer.recount(); !recounted.ok()) return abandon(recounted);
     writer.counts_stale = false;
   }
-  // Each job in its own savepoint: one that fails leaves the others in the batch.
   bool recount = false;
   for (const auto& each : batch) {
+    if (!isolated) {
+      each->status = each->run(writer);
+      if (each->status.ok()) continue;
+      // Undone with all the others; the counts they added in memory are recounted.
+      static_cast<void>(writer.rollback->run());
+      writer.counts_stale = !writer.recount().ok();
+      return false;
+    }
     const std::uint64_t counted = writer.pending.generation();
     absl::Status saved = writer.savepoint->run();
     if (saved.ok()) saved = each->run(writer);
@@ -699,8 +715,8 @@ void store::commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold) {
   if (absl::Status folded = fold ? writer.fold() : writer.fold_due(); !folded.ok()) {
     return abandon(folded);
   }
-  if (absl::Status committed = writer.commit->run(); !committed.ok()) abandon(committed);
-  counts_pending_ = !writer.pending.empty() || writer.counts_stale;
+  if (absl::Status committed = writer.commit->run(); !committed.ok()) return abandon(committed);
+  return true;
 }
 
 absl::StatusOr<write_result> store::write(event_record event) {

@@ -273,6 +273,10 @@ class store final {
   // Commits `batch` in one transaction, with the pending issue counts when `fold` or
   // when they are due.
   void commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold);
+  // One attempt of commit_batch: `isolated` runs each job in a savepoint, so that one
+  // that fails leaves the others. False when, not isolated, a job failed and everything
+  // was rolled back.
+  bool run_batch(std::vector<std::shared_ptr<job>>& batch, bool fold, bool isolated);
   // Folds pending issue counts in before a read, so that it sees every committed event.
   absl::Status sync_counts();
   // Checkpoints the write-ahead log each time it grew by options_.checkpoint_frames,
