@@ -73,8 +73,6 @@ class pending_counts {
   std::int64_t events_of(std::int64_t issue_id) const;
   /// True when nothing is pending.
   bool empty() const { return issues_.empty(); }
-  /// Issues with counts waiting.
-  std::size_t size() const { return issues_.size(); }
   /// The issues whose oldest waiting event was added at or before `deadline`, oldest
   /// first.
   std::vector<std::int64_t> waiting_since(clock::time_point deadline) const;

@@ -6,7 +6,6 @@
 #include <utility>
 #include <variant>
 
-#include "absl/time/time.h"
 #include "store/pending_counts.hpp"
 #include "store/schema.hpp"
 
