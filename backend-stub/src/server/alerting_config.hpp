@@ -1,0 +1,184 @@
+// The alerting part of warden-sink's configuration (issue #5): trackers, which tracker
+// project each owner escalates to, alert rules and how deliveries are retried. Parsed
+// and checked with the rest of the file (config.hpp); see docs/SINK.md "Alert rules and
+// escalation" for the YAML.
+//
+//   trackers:
+//     - name: youtrack
+//       type: youtrack
+//       url: https://youtrack.example.internal
+//       token: {env: WARDEN_YOUTRACK_TOKEN}
+//       incident_key_field: Incident key
+//       fields:
+//         - {name: Priority, type: enum, value: "{priority}"}
+//         - {name: Subsystem, type: owned, value: "{product}"}
+//       priority: {fatal: Critical, error: Major, warning: Normal, info: Minor, debug: Minor}
+//   escalation:
+//     tickets_per_team_per_hour: 20
+//     owners:                             # first match wins; the last must match all
+//       - {match: {team: payments}, tracker: youtrack, project: PAY}
+//       - {match: {}, tracker: youtrack, project: OPS}
+//   alert_rules:
+//     - id: prod-errors
+//       conditions: [first_seen, regressed]
+//       conditions_match: any
+//       filters: {environment: {in: [production, prod]}, level: {at_least: error}}
+//       actions: [ticket]
+//   delivery: {timeout: 15s, backoff: {initial: 5s, max: 15m}, give_up_after: 72h}
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/secret.hpp"
+
+namespace warden::sink {
+
+/// Sentry's event levels, in order of severity.
+enum class event_level { debug, info, warning, error, fatal };
+
+/// The level named `name` ("warn" and "critical" as Sentry's SDKs send them), if any.
+[[nodiscard]] std::optional<event_level> parse_event_level(std::string_view name) noexcept;
+/// The canonical name: debug, info, warning, error, fatal.
+[[nodiscard]] std::string_view event_level_name(event_level level) noexcept;
+
+/// One custom field set on every ticket of a YouTrack tracker (or of one owner).
+/// `value` is a template: "{team}", "{priority}", ... (ticket_fields in targets/).
+struct custom_field_config {
+  std::string name;   ///< The field's name in the project, e.g. "Priority".
+  std::string type;   ///< enum, multi_enum, owned, state, user, version, build, string, text, period.
+  std::string value;  ///< Template of the value.
+};
+
+/// A YouTrack instance (REST API: url + "/api/...").
+struct youtrack_config {
+  std::string url;                          ///< e.g. https://youtrack.example.internal
+  secret token;                             ///< Permanent token "perm:...", sent as Bearer.
+  std::string incident_key_field;           ///< Simple field holding the incident key; empty: none.
+  std::vector<custom_field_config> fields;  ///< Set on every ticket.
+  /// Priority name per level (index: event_level), the "{priority}" of templates.
+  std::vector<std::string> priority{"Minor", "Minor", "Normal", "Major", "Critical"};
+  std::string resolve_command = "State Fixed";   ///< Commands API query on resolve.
+  std::string reopen_command = "State Reopened";  ///< ... and on regression.
+};
+
+/// A tracker that tickets are created in. Only YouTrack so far; GitHub Issues, Jira
+/// Cloud and generic webhooks are planned (docs/ALERTING-PLAN.md).
+struct tracker_config {
+  std::string name;  ///< Unique; what owners and rules refer to.
+  std::string type;  ///< "youtrack".
+  youtrack_config youtrack;
+  int line = 0;  ///< Where it is declared, for messages.
+};
+
+/// Which owners an `owners` entry matches; empty fields match anything.
+struct owner_match {
+  std::string team;
+  std::string function;
+  std::string product;
+};
+
+/// Where the tickets of matching owners go.
+struct escalation_target {
+  owner_match match;
+  std::string tracker;                      ///< A tracker's name.
+  std::string project;                      ///< The tracker's project, e.g. YouTrack's short name.
+  std::vector<custom_field_config> fields;  ///< Added to the tracker's (e.g. Assignee).
+  int line = 0;
+};
+
+/// What a regression does to an issue's ticket.
+enum class regression_action { reopen, comment, none };
+/// What resolving an issue in Warden does to its ticket.
+enum class resolve_action { resolve, comment, none };
+
+/// Escalation of issues to trackers: one ticket per issue.
+struct escalation_config {
+  std::uint64_t tickets_per_team_per_hour = 20;  ///< New tickets per team in a rolling hour.
+  regression_action on_regression = regression_action::reopen;
+  resolve_action on_resolve = resolve_action::resolve;
+  std::vector<escalation_target> owners;  ///< First match wins; the last matches all.
+};
+
+/// When a rule considers firing (Sentry's issue alert conditions).
+struct rule_condition {
+  enum class kind { first_seen, regressed, unmuted, seen_more_than, users_more_than };
+  kind what = kind::first_seen;
+  std::int64_t threshold = 0;             ///< seen_more_than / users_more_than: N.
+  std::chrono::milliseconds interval{0};  ///< ... within this window (1m..30d).
+};
+
+/// How a list of conditions or filters combines.
+enum class match_mode { all, any, none };
+
+/// One filter of a rule: an attribute of the event or issue compared with values.
+struct rule_filter {
+  enum class attribute { team, function, product, environment, release, level, tag, issue_age };
+  enum class op {
+    eq, ne, in, not_in, starts_with, ends_with, contains, matches, is_set, not_set,  // strings
+    at_least, at_most,                                                               // level
+    older_than, newer_than                                                           // issue_age
+  };
+  attribute what = attribute::team;
+  std::string tag;                  ///< attribute::tag: the tag's key.
+  op how = op::eq;
+  std::vector<std::string> values;  ///< One, or the list of in/not_in; matches: an RE2 pattern.
+  event_level level = event_level::error;  ///< attribute::level (eq, at_least, at_most).
+  std::chrono::milliseconds age{0};        ///< attribute::issue_age.
+};
+
+/// What a firing rule does.
+struct rule_action {
+  enum class kind { ticket, notify };
+  kind what = kind::ticket;
+  std::string tracker;  ///< ticket: overrides escalation.owners when set.
+  std::string project;  ///< ... with this project.
+};
+
+/// An alert rule (Sentry's issue alert): conditions, then filters, then actions at most
+/// once per `action_interval` per issue.
+struct alert_rule_config {
+  std::string id;    ///< Stable key of its firing state: [a-z0-9_-]+.
+  std::string name;  ///< For people; defaults to the id.
+  std::vector<rule_condition> conditions;
+  match_mode conditions_match = match_mode::all;
+  std::vector<rule_filter> filters;
+  match_mode filters_match = match_mode::all;
+  std::vector<rule_action> actions;
+  std::chrono::milliseconds action_interval = std::chrono::minutes{30};
+  int line = 0;
+};
+
+/// How the outbox delivers: timeouts, retries, circuits, retention of the log.
+struct delivery_config {
+  std::chrono::milliseconds timeout = std::chrono::seconds{15};
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds{5};
+  std::chrono::milliseconds backoff_initial = std::chrono::seconds{5};
+  std::chrono::milliseconds backoff_max = std::chrono::minutes{15};
+  std::chrono::milliseconds give_up_after = std::chrono::hours{72};  ///< Then "exhausted".
+  std::size_t concurrency = 16;            ///< Requests in flight at once.
+  std::size_t circuit_failures = 5;        ///< Consecutive failures that open a target's circuit.
+  std::chrono::milliseconds circuit_probe_after = std::chrono::seconds{30};
+  std::chrono::milliseconds keep_delivered = std::chrono::hours{24 * 30};  ///< Log retention.
+  std::chrono::milliseconds keep_failed = std::chrono::hours{24 * 90};
+};
+
+/// The alerting configuration; empty lists: nothing is escalated.
+struct alerting_config {
+  std::vector<tracker_config> trackers;
+  std::optional<escalation_config> escalation;  ///< Needed by `ticket` actions.
+  /// The rules; when the file has no `alert_rules`, the article's defaults (see
+  /// default_alert_rules()).
+  std::vector<alert_rule_config> alert_rules;
+  delivery_config delivery;
+};
+
+/// The rules used when the config has none: errors and fatals in production escalate on
+/// first seen and regression; warnings in production after 10 events in an hour.
+[[nodiscard]] std::vector<alert_rule_config> default_alert_rules();
+
+}  // namespace warden::sink
