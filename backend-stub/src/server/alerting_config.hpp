@@ -27,6 +27,7 @@
 //   delivery: {timeout: 15s, backoff: {initial: 5s, max: 15m}, give_up_after: 72h}
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -45,6 +46,12 @@ enum class event_level { debug, info, warning, error, fatal };
 [[nodiscard]] std::optional<event_level> parse_event_level(std::string_view name) noexcept;
 /// The canonical name: debug, info, warning, error, fatal.
 [[nodiscard]] std::string_view event_level_name(event_level level) noexcept;
+
+/// The variables a template in the config may use, as "{team}": the issue's owner and
+/// level, the rule's view of it and the tracker's (priority, project).
+inline constexpr std::array<std::string_view, 14> kTemplateVariables{
+    "team",    "function",     "product",  "level", "severity", "priority", "environment",
+    "release", "incident_key", "issue_id", "title", "culprit",  "project",  "rule"};
 
 /// One custom field set on every ticket of a YouTrack tracker (or of one owner).
 /// `value` is a template: "{team}", "{priority}", ... (ticket_fields in targets/).
