@@ -24,6 +24,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/random/random.h"
+#include "alerting/alerting_service.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/sink_server.hpp"
@@ -67,12 +68,15 @@ absl::Status add_default_project(sink_config& config, warden::sink::store& db) {
   return absl::OkStatus();
 }
 
+// Where the sink is reached: public_url, else the listen address.
+std::string base_url(const sink_config& config, int port) {
+  if (!config.public_url.empty()) return config.public_url;
+  const std::string host = config.listen.substr(0, config.listen.rfind(':'));
+  return fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, port);
+}
+
 void print_dsns(const sink_config& config, int port) {
-  std::string base = config.public_url;
-  if (base.empty()) {
-    const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-    base = fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, port);
-  }
+  const std::string base = base_url(config, port);
   const std::size_t scheme = base.find("://");
   for (const auto& project : config.projects) {
     for (const auto& key : project.keys) {
@@ -145,8 +149,21 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Alerting writes its rows in the transactions of the events that fire it.
+  std::unique_ptr<warden::sink::alerting_service> alerting;
+  if (!config.alerting.trackers.empty()) {
+    absl::StatusOr<std::unique_ptr<warden::sink::alerting_service>> made =
+        warden::sink::alerting_service::create(config.alerting);
+    if (!made.ok()) {
+      std::fprintf(stderr, "warden-sink: %s\n", std::string{made.status().message()}.c_str());
+      return 1;
+    }
+    alerting = *std::move(made);
+  }
+
   warden::sink::store_options storage;
   storage.path = config.database;
+  if (alerting) storage.hooks = alerting->hooks();
   storage.durable = config.storage.durable;
   storage.max_events_per_issue = config.storage.max_events_per_issue;
   storage.retention = std::chrono::hours{24 * config.storage.retention_days};
@@ -168,6 +185,14 @@ int main(int argc, char** argv) {
   std::printf("warden-sink: listening on port %d, database %s\n", server.port(),
               config.database.c_str());
   print_dsns(server.config(), server.port());
+  if (alerting) {
+    if (absl::Status started = alerting->start(**db, base_url(server.config(), server.port()));
+        !started.ok()) {
+      std::fprintf(stderr, "warden-sink: %s\n", std::string{started.message()}.c_str());
+      return 1;
+    }
+    server.on_replay([&] { alerting->wake(); });
+  }
 
   std::mutex mu;
   std::condition_variable stopped;
@@ -202,6 +227,18 @@ int main(int argc, char** argv) {
             warden::sink::log_level::info,
             fmt::format("retention deleted {} events and attachments", *deleted));
       }
+      if (alerting) {
+        absl::StatusOr<std::int64_t> pruned = alerting->prune_log(now);
+        if (!pruned.ok()) {
+          warden::sink::sink_log::write(warden::sink::log_level::error,
+                                        fmt::format("pruning the delivery log failed: {}",
+                                                    std::string{pruned.status().message()}));
+        } else if (*pruned > 0) {
+          warden::sink::sink_log::write(
+              warden::sink::log_level::info,
+              fmt::format("the delivery log's retention deleted {} deliveries", *pruned));
+        }
+      }
       lock.lock();
     } while (!stopped.wait_for(lock, std::chrono::hours{1}, [&] { return stopping; }));
   }};
@@ -217,6 +254,7 @@ int main(int argc, char** argv) {
   }
   signals.join();
   retention.join();
+  if (alerting) alerting->stop();  // before the store closes
   std::printf("warden-sink: stopped\n");
   return 0;
 }

@@ -23,6 +23,10 @@
 
 namespace {
 
+using warden::testing::client_for;
+using warden::testing::event_id;
+using warden::testing::json_of;
+using warden::testing::read_file;
 using warden::testing::sink_process;
 using warden::testing::temp_directory;
 
@@ -40,23 +44,11 @@ projects:
 storage: {durable: false}
 )";
 
-std::string read_file(const std::string& path) {
-  std::ifstream file{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{file}, {}};
-}
-
 // The sink started with `config` in `directory`.
 sink_process start_sink(const temp_directory& directory, const std::string& config = kConfig) {
   return sink_process{WARDEN_SINK_BINARY,
                       {"--config=" + directory.write("sink.yaml", config),
                        "--database=" + directory.file("sink.db")}};
-}
-
-httplib::Client client_for(const sink_process& sink) {
-  httplib::Client client{"127.0.0.1", sink.port()};
-  client.set_read_timeout(10, 0);
-  client.set_decompress(false);
-  return client;
 }
 
 // Posts a fixture capture as the SDK sent it: same path, same body, same encoding.
@@ -71,23 +63,10 @@ httplib::Result replay(httplib::Client& client, const std::string& capture) {
   return client.Post(path, headers, read_file(kFixtures + "/" + capture + ".raw"), "");
 }
 
-rapidjson::Document json_of(const std::string& text) {
-  rapidjson::Document document;
-  document.Parse(text.c_str(), text.size());
-  REQUIRE_FALSE(document.HasParseError());
-  return document;
-}
-
 // An envelope carrying one event with `event_id` and `message`.
 std::string message_envelope(const std::string& event_id, const std::string& message) {
   return R"({"event_id":")" + event_id + "\"}\n{\"type\":\"event\"}\n" + R"({"message":")" +
          message + R"(","level":"error","tags":{"team":"payments"}})" + "\n";
-}
-
-std::string event_id(int n) {
-  char text[33];
-  std::snprintf(text, sizeof text, "%032x", n);
-  return text;
 }
 
 // `bytes` zeros, gzipped (about a thousandth of the size), compressed in chunks.

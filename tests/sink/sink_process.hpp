@@ -1,7 +1,12 @@
 // The real warden-sink binary as a child process for tests: started with a config file
 // and a database in a temporary directory, listening on a port the system picks (read
-// back from its first line of output), stopped with SIGTERM or killed with SIGKILL.
+// back from its first line of output), stopped with SIGTERM or killed with SIGKILL; and
+// what the tests of the process share to talk to it.
 #pragma once
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <rapidjson/document.h>
 
 #include <signal.h>
 #include <sys/types.h>
@@ -13,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -128,5 +134,34 @@ class sink_process final {
   std::vector<std::string> lines_;
   std::thread reader_;
 };
+
+/// A client of the sink's HTTP port that leaves bodies as they are sent.
+inline httplib::Client client_for(const sink_process& sink) {
+  httplib::Client client{"127.0.0.1", sink.port()};
+  client.set_read_timeout(10, 0);
+  client.set_decompress(false);
+  return client;
+}
+
+/// `text` parsed; fails the test when it is not JSON.
+inline rapidjson::Document json_of(const std::string& text) {
+  rapidjson::Document document;
+  document.Parse(text.c_str(), text.size());
+  REQUIRE_FALSE(document.HasParseError());
+  return document;
+}
+
+/// Event id number `n`: 32 hex digits.
+inline std::string event_id(int n) {
+  char text[33];
+  std::snprintf(text, sizeof text, "%032x", n);
+  return text;
+}
+
+/// The bytes of the file at `path`; empty when it cannot be read.
+inline std::string read_file(const std::string& path) {
+  std::ifstream file{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{file}, {}};
+}
 
 }  // namespace warden::testing

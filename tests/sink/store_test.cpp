@@ -582,8 +582,12 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
     old_issue = stored->issue_id;
   }
   // Schema 1 had no attachments, the issue indexes on last_seen, issue counts written
-  // with each event, no owner source per event and no per-issue counted mark.
+  // with each event, no owner source per event, no per-issue counted mark and no
+  // alerting tables.
   run_sql(options,
+          "DROP TABLE alert_rule_state; DROP TABLE issue_windows; DROP TABLE issue_window_users; "
+          "DROP TABLE tickets; DROP TABLE delivery_attempts; "
+          "DROP TABLE outbox; "
           "DROP TABLE attachments; DROP INDEX issues_by_owner; CREATE INDEX issues_by_owner "
           "ON issues (team, function, product, last_seen); CREATE INDEX issues_by_last_seen "
           "ON issues (last_seen); DROP TABLE counted; ALTER TABLE events DROP COLUMN "

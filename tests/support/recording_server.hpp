@@ -1,19 +1,35 @@
 // A real HTTP server for tests: listens on 127.0.0.1 on a port the system picks,
-// records every request (gzip bodies decoded) and answers with scripted replies, which
-// can fail or stall on demand. Used as a sink for the SDK and, later, as a fake tracker,
-// Slack or PagerDuty for warden-sink.
+// records every request (any method, any path; gzip bodies decoded) and answers with
+// scripted replies, which can fail or stall on demand. Used as a sink for the SDK, and
+// under the fakes of warden-sink's targets (fake_youtrack.hpp), which decide each reply
+// with a handler.
+//
+// Example:
+//
+//   recording_server server;
+//   server.script({{503, {{"Retry-After", "1"}}}});       // the first request fails
+//   server.set_handler([](const recording_server::request& in) {  // then echo
+//     return recording_server::reply{200, {{"Content-Type", "text/plain"}}, in.body};
+//   });
+//   ... send to server.base_url() + "/any/path" ...
+//   REQUIRE(server.wait_for_requests(2, 5s));
 #pragma once
 
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace warden::testing {
@@ -27,6 +43,7 @@ class recording_server final {
     std::multimap<std::string, std::string> query;
     httplib::Headers headers;  // case-insensitive
     std::string body;          // after Content-Encoding was undone
+    int remote_port = 0;       // the client's port: one per connection, so keep-alive shows
 
     std::string header(const std::string& name) const {
       const auto found = headers.find(name);
@@ -37,40 +54,26 @@ class recording_server final {
   /// An answer to give.
   struct reply {
     int status = 200;
-    std::map<std::string, std::string> headers;
+    std::map<std::string, std::string> headers;  // "Content-Type" here replaces the JSON one
     std::string body = "{}";
     std::chrono::milliseconds delay{0};  // stall before answering
   };
 
+  /// Decides the reply to a request; runs on the server's threads, several at once, and
+  /// may block (the request counts as in flight meanwhile).
+  using handler = std::function<reply(const request&)>;
+
   /// Listens on `port` (0: a port the system picks), e.g. to come back on the port of a
   /// server that was stopped.
   explicit recording_server(int port = 0) {
-    server_.Post(".*", [this](const httplib::Request& in, httplib::Response& out) {
-      reply answer;
-      {
-        std::unique_lock<std::mutex> lock{mutex_};
-        max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
-        requests_.push_back(
-            {in.method, in.path, {in.params.begin(), in.params.end()}, in.headers, in.body});
-        if (!scripted_.empty()) {
-          answer = scripted_.front();
-          scripted_.pop_front();
-        } else {
-          answer = default_reply_;
-        }
-        changed_.notify_all();
-      }
-      {
-        std::unique_lock<std::mutex> lock{mutex_};
-        if (answer.delay.count() > 0) {
-          changed_.wait_for(lock, answer.delay, [this] { return stopping_; });
-        }
-        --in_flight_;
-      }
-      out.status = answer.status;
-      for (const auto& [name, value] : answer.headers) out.set_header(name, value);
-      out.set_content(answer.body, "application/json");
-    });
+    const auto answer = [this](const httplib::Request& in, httplib::Response& out) {
+      serve(in, out);
+    };
+    server_.Get(".*", answer);
+    server_.Post(".*", answer);
+    server_.Put(".*", answer);
+    server_.Patch(".*", answer);
+    server_.Delete(".*", answer);
     server_.set_tcp_nodelay(true);  // as a real sink: else each body waits 40 ms for an ACK
     if (port == 0) {
       port_ = server_.bind_to_any_port("127.0.0.1");
@@ -102,15 +105,23 @@ class recording_server final {
   /// "http://127.0.0.1:<port>".
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-  /// Answers the next requests with `replies`, in order, then with the default reply.
+  /// Answers the next requests with `replies`, in order, then as before (handler or
+  /// default reply).
   void script(std::vector<reply> replies) {
     const std::lock_guard<std::mutex> lock{mutex_};
     scripted_.insert(scripted_.end(), replies.begin(), replies.end());
   }
-  /// Answers every unscripted request with `answer`.
+  /// Answers every unscripted request with `answer` (unless a handler is set).
   void set_default_reply(reply answer) {
     const std::lock_guard<std::mutex> lock{mutex_};
     default_reply_ = std::move(answer);
+  }
+  /// Lets `decide` answer every unscripted request instead of the default reply (an
+  /// empty handler restores it). The script still goes first, so a test can make a
+  /// stateful fake fail without the fake knowing.
+  void set_handler(handler decide) {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    handler_ = decide ? std::make_shared<const handler>(std::move(decide)) : nullptr;
   }
 
   /// The requests received so far.
@@ -130,6 +141,55 @@ class recording_server final {
   }
 
  private:
+  // Records `in`, then answers with the script's next reply, the handler's or the
+  // default one, after the reply's delay (cut short when the server stops).
+  void serve(const httplib::Request& in, httplib::Response& out) {
+    request received{in.method,  in.path, {in.params.begin(), in.params.end()},
+                     in.headers, in.body, in.remote_port};
+    reply answer;
+    std::shared_ptr<const handler> decide;
+    {
+      const std::lock_guard<std::mutex> lock{mutex_};
+      max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+      requests_.push_back(received);
+      if (!scripted_.empty()) {
+        answer = scripted_.front();
+        scripted_.pop_front();
+      } else if (handler_ != nullptr) {
+        decide = handler_;
+      } else {
+        answer = default_reply_;
+      }
+      changed_.notify_all();
+    }
+    if (decide != nullptr) answer = (*decide)(received);  // unlocked: it may take its time
+    {
+      std::unique_lock<std::mutex> lock{mutex_};
+      if (answer.delay.count() > 0) {
+        changed_.wait_for(lock, answer.delay, [this] { return stopping_; });
+      }
+      --in_flight_;
+    }
+    out.status = answer.status;
+    std::string content_type = "application/json";
+    for (const auto& [name, value] : answer.headers) {
+      if (is_content_type(name)) {
+        content_type = value;  // set_content() sets it: set_header() would send two
+      } else {
+        out.set_header(name, value);
+      }
+    }
+    out.set_content(answer.body, content_type);
+  }
+
+  static bool is_content_type(const std::string& name) {
+    constexpr std::string_view kName = "content-type";
+    return name.size() == kName.size() &&
+           std::equal(name.begin(), name.end(), kName.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  }
+
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -138,6 +198,7 @@ class recording_server final {
   std::vector<request> requests_;
   std::deque<reply> scripted_;
   reply default_reply_;
+  std::shared_ptr<const handler> handler_;  // shared: a request keeps the one it started with
   int in_flight_ = 0;
   int max_in_flight_ = 0;
   bool stopping_ = false;

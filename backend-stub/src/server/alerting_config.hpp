@@ -25,6 +25,21 @@
 //       filters: {environment: {in: [production, prod]}, level: {at_least: error}}
 //       actions: [ticket]
 //   delivery: {timeout: 15s, backoff: {initial: 5s, max: 15m}, give_up_after: 72h}
+//
+// Secrets (token) are a literal, {env: NAME} or {file: path} (relative to the config
+// file's directory, trailing newline stripped); errors name the variable or file and the
+// key, never the value. Durations are [0-9]+(ms|s|m|h|d|w) repeated ("1h30m"); a rule's
+// windows and action_interval lie within 1m..30d. Templates ("{team}") use
+// kTemplateVariables; "{{" and "}}" are braces. Tracker URLs are https (plain http to
+// loopback hosts only) and kept without a trailing slash. `matches` filters keep their
+// RE2 pattern as written; the rule set compiles it.
+//
+// Without `alert_rules`, a config with `escalation` gets default_alert_rules() (the
+// article's: errors and fatals in production on first seen, regression or unmute;
+// warnings in production after 10 events in an hour); `alert_rules: []` means none. The
+// article's third part, development and staging only to the team's channel, arrives with
+// notification routing (route:, receivers:), not read yet: until then the `notify`
+// action and those keys are config errors.
 #pragma once
 
 #include <array>
@@ -56,20 +71,21 @@ inline constexpr std::array<std::string_view, 14> kTemplateVariables{
 /// One custom field set on every ticket of a YouTrack tracker (or of one owner).
 /// `value` is a template: "{team}", "{priority}", ... (ticket_fields in targets/).
 struct custom_field_config {
-  std::string name;   ///< The field's name in the project, e.g. "Priority".
-  std::string type;   ///< enum, multi_enum, owned, state, user, version, build, string, text, period.
+  std::string name;  ///< The field's name in the project, e.g. "Priority".
+  std::string
+      type;  ///< enum, multi_enum, owned, state, user, version, build, string, text, period.
   std::string value;  ///< Template of the value.
 };
 
 /// A YouTrack instance (REST API: url + "/api/...").
 struct youtrack_config {
-  std::string url;                          ///< e.g. https://youtrack.example.internal
+  std::string url;                          ///< https://youtrack.example.internal, no final /
   secret token;                             ///< Permanent token "perm:...", sent as Bearer.
   std::string incident_key_field;           ///< Simple field holding the incident key; empty: none.
   std::vector<custom_field_config> fields;  ///< Set on every ticket.
   /// Priority name per level (index: event_level), the "{priority}" of templates.
   std::vector<std::string> priority{"Minor", "Minor", "Normal", "Major", "Critical"};
-  std::string resolve_command = "State Fixed";   ///< Commands API query on resolve.
+  std::string resolve_command = "State Fixed";    ///< Commands API query on resolve.
   std::string reopen_command = "State Reopened";  ///< ... and on regression.
 };
 
@@ -126,12 +142,23 @@ enum class match_mode { all, any, none };
 struct rule_filter {
   enum class attribute { team, function, product, environment, release, level, tag, issue_age };
   enum class op {
-    eq, ne, in, not_in, starts_with, ends_with, contains, matches, is_set, not_set,  // strings
-    at_least, at_most,                                                               // level
-    older_than, newer_than                                                           // issue_age
+    eq,
+    ne,
+    in,
+    not_in,
+    starts_with,
+    ends_with,
+    contains,
+    matches,
+    is_set,
+    not_set,  // strings
+    at_least,
+    at_most,  // level
+    older_than,
+    newer_than  // issue_age
   };
   attribute what = attribute::team;
-  std::string tag;                  ///< attribute::tag: the tag's key.
+  std::string tag;  ///< attribute::tag: the tag's key.
   op how = op::eq;
   std::vector<std::string> values;  ///< One, or the list of in/not_in; matches: an RE2 pattern.
   event_level level = event_level::error;  ///< attribute::level (eq, at_least, at_most).
@@ -167,8 +194,8 @@ struct delivery_config {
   std::chrono::milliseconds backoff_initial = std::chrono::seconds{5};
   std::chrono::milliseconds backoff_max = std::chrono::minutes{15};
   std::chrono::milliseconds give_up_after = std::chrono::hours{72};  ///< Then "exhausted".
-  std::size_t concurrency = 16;            ///< Requests in flight at once.
-  std::size_t circuit_failures = 5;        ///< Consecutive failures that open a target's circuit.
+  std::size_t concurrency = 16;      ///< Requests in flight at once.
+  std::size_t circuit_failures = 5;  ///< Consecutive failures that open a target's circuit.
   std::chrono::milliseconds circuit_probe_after = std::chrono::seconds{30};
   std::chrono::milliseconds keep_delivered = std::chrono::hours{24 * 30};  ///< Log retention.
   std::chrono::milliseconds keep_failed = std::chrono::hours{24 * 90};
@@ -187,5 +214,8 @@ struct alerting_config {
 /// The rules used when the config has none: errors and fatals in production escalate on
 /// first seen and regression; warnings in production after 10 events in an hour.
 [[nodiscard]] std::vector<alert_rule_config> default_alert_rules();
+
+/// Whether one of `rules` filters on tags: then events must carry theirs.
+[[nodiscard]] bool filters_on_tags(const std::vector<alert_rule_config>& rules) noexcept;
 
 }  // namespace warden::sink

@@ -33,6 +33,9 @@
 // file's directory; ownership rules errors are reported at their line in the YAML file
 // (block scalar) or as "rules-file:line:column: ..." at the ownership_rules_file key.
 //
+// Alerting (issue #5): the keys trackers, escalation, alert_rules and delivery are
+// documented in alerting_config.hpp and read into sink_config::alerting.
+//
 // Example:
 //
 //   warden::sink::config_result read = warden::sink::load_config("/etc/warden/sink.yaml");
@@ -45,6 +48,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "server/alerting_config.hpp"
 
 namespace warden::sink {
 
@@ -119,6 +124,7 @@ struct sink_config {
   storage_config storage;                ///< Retention and durability.
   rate_limits_config rate_limits;        ///< Quotas and spike protection.
   bool store_attachments = false;        ///< `attachments: store`; dropped otherwise.
+  alerting_config alerting;              ///< Trackers, escalation, alert rules, delivery.
 };
 
 /// A problem in a config file, with its 1-based line and column.

@@ -11,6 +11,7 @@
 #include "absl/random/random.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
+#include "grouping/detail/event_fields.hpp"
 #include "grouping/group_key.hpp"
 #include "grouping/owner.hpp"
 #include "ingest/envelope.hpp"
@@ -87,10 +88,12 @@ std::string components_json(const std::vector<std::string>& components) {
 
 }  // namespace
 
-event_processor::event_processor(warden::ownership_rules rules, owner_config fallback)
+event_processor::event_processor(warden::ownership_rules rules, owner_config fallback,
+                                 bool collect_tags)
     : rules_(std::move(rules)),
       fallback_{std::move(fallback.team), std::move(fallback.function),
-                std::move(fallback.product)} {}
+                std::move(fallback.product)},
+      collect_tags_{collect_tags} {}
 
 absl::StatusOr<event_record> event_processor::process(rapidjson::Document& event,
                                                       std::string_view text,
@@ -123,6 +126,7 @@ absl::StatusOr<event_record> event_processor::process(rapidjson::Document& event
   record.environment = string_member(event, "environment");
   record.release = string_member(event, "release");
   record.user_key = user_key(event);
+  if (collect_tags_) record.tags = detail::tags_of(event);
 
   event_owner owner = resolve_owner(event, rules_, fallback_);
   record.owner_source = std::string{owner_source_name(owner.source)};

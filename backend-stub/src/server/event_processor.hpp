@@ -19,8 +19,9 @@ namespace warden::sink {
 
 class event_processor final {
  public:
-  /// `rules` and `fallback` come from the config; both are copied.
-  event_processor(warden::ownership_rules rules, owner_config fallback);
+  /// `rules` and `fallback` come from the config; both are copied. `collect_tags`: the
+  /// records carry the events' tags (alert rules filter on them).
+  event_processor(warden::ownership_rules rules, owner_config fallback, bool collect_tags = false);
 
   /// Completes `event` (its id, received time) and returns its record for `project`.
   /// `event_id` is the envelope's (32 hex), or empty: the payload's, else a new one.
@@ -34,6 +35,7 @@ class event_processor final {
  private:
   warden::ownership_rules rules_;
   warden::rule_owner fallback_;
+  bool collect_tags_;
 };
 
 }  // namespace warden::sink

@@ -19,13 +19,12 @@
 #include "ingest/envelope.hpp"
 #include "ingest/json.hpp"
 #include "ingest/status.hpp"
+#include "server/api_json.hpp"
 #include "server/connection_pool.hpp"
 #include "server/log.hpp"
 
 namespace warden::sink {
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // The ingest paths, whose bodies the sink decodes itself (within its limits).
 constexpr const char* kIngestPath = R"(/api/(\d+)/(envelope|store)/?)";
@@ -57,42 +56,6 @@ std::string reason_for(int status) {
     default:
       return "internal";
   }
-}
-
-std::string json_detail(std::string_view detail) {
-  rapidjson::StringBuffer buffer;
-  json_writer out{buffer};
-  out.StartObject();
-  out.Key("detail");
-  out.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
-  out.EndObject();
-  return buffer.GetString();
-}
-
-std::string json_detail(const absl::Status& error) {
-  return json_detail(std::string{error.message()});
-}
-
-// Answers `status` with a JSON {"detail": …} body.
-void answer_error(httplib::Response& response, int status, std::string_view detail) {
-  response.status = status;
-  response.set_content(json_detail(detail), "application/json");
-}
-
-// Answers `error` with its HTTP status (NotFound: 404) and message.
-void answer_error(httplib::Response& response, const absl::Status& error) {
-  answer_error(response, absl::IsNotFound(error) ? 404 : http_status(error),
-               std::string{error.message()});
-}
-
-void write_string(json_writer& out, std::string_view key, std::string_view value) {
-  out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  out.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void write_int(json_writer& out, std::string_view key, std::int64_t value) {
-  out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  out.Int64(value);
 }
 
 void write_issue(json_writer& out, const issue_row& issue) {
@@ -145,17 +108,6 @@ class borrowed_task_queue final : public httplib::TaskQueue {
  private:
   connection_pool& pool_;
 };
-
-// A query parameter as a number; nullopt when absent, an error when not a number.
-absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request& request,
-                                                         const std::string& name) {
-  if (!request.has_param(name)) return std::optional<std::int64_t>{};
-  std::int64_t value = 0;
-  if (!absl::SimpleAtoi(request.get_param_value(name), &value)) {
-    return absl::InvalidArgumentError(fmt::format("parameter {} must be a number", name));
-  }
-  return std::optional<std::int64_t>{value};
-}
 
 }  // namespace
 
@@ -264,7 +216,7 @@ sink_server::sink_server(sink_config config, store& db)
       db_(db),
       processor_(warden::ownership_rules::parse(config_.ownership_rules)
                      .rules.value_or(warden::ownership_rules{}),
-                 config_.fallback_owner),
+                 config_.fallback_owner, filters_on_tags(config_.alerting.alert_rules)),
       limiter_(config_.rate_limits),
       connections_(std::make_unique<connection_pool>(config_.limits.max_connections)),
       http_(std::make_unique<httplib::Server>()) {
@@ -380,6 +332,9 @@ void sink_server::route() {
   http.Get(R"(/api/0/issues/(\d+)/events/?)", api(&sink_server::issue_events));
   http.Put(R"(/api/0/issues/(\d+)/?)", api(&sink_server::update_issue));
   http.Get("/api/0/owners/?", api(&sink_server::list_owners));
+  http.Get("/api/0/deliveries/?", api(&sink_server::list_deliveries));
+  http.Get(R"(/api/0/deliveries/(\d+)/?)", api(&sink_server::show_delivery));
+  http.Post(R"(/api/0/deliveries/(\d+)/replay/?)", api(&sink_server::replay));
   http.Get(R"(/api/0/projects/(\d+)/events/([0-9a-fA-F-]+)/?)", api(&sink_server::show_event));
   http.Get(R"(/api/0/projects/(\d+)/events/([0-9a-fA-F-]+)/attachments/(\d+)/?)",
            api(&sink_server::download_attachment));
@@ -634,6 +589,7 @@ void sink_server::show_issue(const httplib::Request& request, httplib::Response&
   out.StartObject();
   out.Key("issue");
   write_issue(out, **found);
+  write_ticket(out, id);
   // {"level": [{"value": "error", "count": 3, ...}], "environment": [...], ...}
   out.Key("facets");
   out.StartObject();

@@ -12,10 +12,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -83,6 +87,9 @@ class sink_server final {
   int port() const { return port_; }
   /// The config in use, with the default project filled in.
   const sink_config& config() const { return config_; }
+  /// Called after a delivery was queued for replay (wakes the delivery worker). Set
+  /// before run().
+  void on_replay(std::function<void()> queued) { on_replay_ = std::move(queued); }
 
  private:
   struct key_entry {
@@ -100,6 +107,12 @@ class sink_server final {
   void list_owners(const httplib::Request& request, httplib::Response& response);
   void show_event(const httplib::Request& request, httplib::Response& response);
   void download_attachment(const httplib::Request& request, httplib::Response& response);
+  // The delivery log (delivery_api.cpp).
+  void list_deliveries(const httplib::Request& request, httplib::Response& response);
+  void show_delivery(const httplib::Request& request, httplib::Response& response);
+  void replay(const httplib::Request& request, httplib::Response& response);
+  // "ticket": the issue's ticket or null, "deliveries": its pending and failed ones.
+  void write_ticket(rapidjson::Writer<rapidjson::StringBuffer>& out, std::int64_t issue_id);
 
   sink_config config_;
   store& db_;
@@ -110,6 +123,7 @@ class sink_server final {
   std::unique_ptr<connection_pool> connections_;  // httplib's threads, kept for /metrics
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
+  std::function<void()> on_replay_;
 };
 
 }  // namespace warden::sink

@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -151,6 +151,96 @@ INSERT INTO counted VALUES (1, (SELECT coalesce(max(id), 0) FROM events));
     // events up to counted_through; counted.through_event is the lowest such mark.
     R"sql(
 ALTER TABLE issues ADD COLUMN counted_through INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 6: alerting (issue #5). Every call to a tracker or receiver is first a row of the
+    // outbox, written in the transaction of the event or change that caused it; each HTTP
+    // exchange is logged in delivery_attempts before it is sent. One ticket per issue:
+    // tickets' primary key is the issue.
+    R"sql(
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  created INTEGER NOT NULL,
+  kind TEXT NOT NULL,                   -- ticket.create, ticket.reopen, ticket.comment, ticket.resolve
+  target TEXT NOT NULL,                 -- a tracker's or receiver's name, never a URL or secret
+  issue_id INTEGER REFERENCES issues (id),
+  idempotency_key TEXT NOT NULL UNIQUE, -- one row per intent, however often it is asked for
+  ordering_key TEXT,                    -- rows with one key are delivered one at a time, in order
+  intent TEXT NOT NULL,                 -- JSON: rule, reason, level...; the request is built when sent
+  state TEXT NOT NULL,                  -- pending, in_flight, retrying, delivered, failed,
+                                        -- exhausted, superseded
+  uncertain INTEGER NOT NULL DEFAULT 0, -- an earlier attempt may have reached the target
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL,
+  last_attempt INTEGER,
+  last_status INTEGER,                  -- HTTP status of the last answer; 0: none
+  last_error TEXT,
+  finished INTEGER,
+  replay_of INTEGER,                    -- the row this one replays (which may be pruned)
+  actor TEXT
+);
+CREATE INDEX outbox_due ON outbox (next_attempt) WHERE state IN ('pending', 'retrying');
+CREATE INDEX outbox_by_issue ON outbox (issue_id, id);
+CREATE INDEX outbox_by_target ON outbox (target, state, id);
+CREATE INDEX outbox_by_ordering ON outbox (ordering_key, id) WHERE ordering_key IS NOT NULL;
+CREATE INDEX outbox_by_finished ON outbox (finished) WHERE finished IS NOT NULL;
+CREATE TABLE delivery_attempts (
+  id INTEGER PRIMARY KEY,
+  delivery_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+  attempt INTEGER NOT NULL,
+  step TEXT NOT NULL,                   -- send, lookup_project, search
+  started INTEGER NOT NULL,
+  duration_ms INTEGER,
+  request TEXT NOT NULL,                -- method, URL, headers and body, secrets masked
+  status INTEGER,                       -- NULL: not answered yet (the process stopped)
+  response_headers TEXT,
+  response_body TEXT,
+  error TEXT,
+  outcome TEXT NOT NULL                 -- unknown, delivered, retry, failed
+);
+CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id, id);
+CREATE TABLE tickets (
+  issue_id INTEGER PRIMARY KEY REFERENCES issues (id),
+  tracker TEXT NOT NULL,
+  project TEXT NOT NULL,
+  team TEXT NOT NULL,
+  incident_key TEXT NOT NULL,
+  state TEXT NOT NULL,                  -- pending, created, failed, capped
+  external_id TEXT,                     -- the tracker's id (YouTrack 2-4711)
+  external_key TEXT,                    -- what people read (OPS-1532)
+  url TEXT,
+  remote_state TEXT,                    -- open or resolved, as last set by us
+  created INTEGER NOT NULL,
+  opened INTEGER,
+  create_delivery INTEGER               -- the outbox row of its creation (which may be pruned)
+);
+CREATE UNIQUE INDEX tickets_by_external ON tickets (tracker, external_key)
+  WHERE external_key IS NOT NULL;
+CREATE INDEX tickets_by_team_created ON tickets (team, created);
+-- Recent events per issue and environment in minute (or hour) buckets, for frequency
+-- conditions; kept only as long as the longest interval of a rule.
+CREATE TABLE issue_windows (
+  issue_id INTEGER NOT NULL,
+  environment TEXT NOT NULL,
+  width INTEGER NOT NULL,               -- bucket width, ms
+  bucket INTEGER NOT NULL,              -- received / width
+  events INTEGER NOT NULL,
+  PRIMARY KEY (issue_id, environment, width, bucket)
+) WITHOUT ROWID;
+CREATE TABLE issue_window_users (
+  issue_id INTEGER NOT NULL,
+  environment TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  user_key TEXT NOT NULL,
+  PRIMARY KEY (issue_id, environment, width, bucket, user_key)
+) WITHOUT ROWID;
+CREATE TABLE alert_rule_state (
+  rule_id TEXT NOT NULL,
+  issue_id INTEGER NOT NULL REFERENCES issues (id),
+  last_fired INTEGER NOT NULL,
+  fires INTEGER NOT NULL,
+  PRIMARY KEY (rule_id, issue_id)
+) WITHOUT ROWID;
 )sql",
 };
 

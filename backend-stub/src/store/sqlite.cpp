@@ -126,6 +126,17 @@ absl::StatusOr<std::unique_ptr<sqlite_statement>> sqlite_db::prepare(std::string
   return std::make_unique<sqlite_statement>(db_, statement);
 }
 
+absl::StatusOr<sqlite_statement*> sqlite_db::cached(std::string_view sql) {
+  auto found = statements_.find(absl::string_view{sql.data(), sql.size()});
+  if (found == statements_.end()) {
+    absl::StatusOr<std::unique_ptr<sqlite_statement>> prepared = prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    found = statements_.emplace(std::string{sql}, *std::move(prepared)).first;
+  }
+  found->second->reset();
+  return found->second.get();
+}
+
 absl::StatusOr<std::int64_t> sqlite_db::query_int(std::string_view sql) {
   absl::StatusOr<std::unique_ptr<sqlite_statement>> statement = prepare(sql);
   if (!statement.ok()) return statement.status();

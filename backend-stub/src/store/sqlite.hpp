@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -84,12 +85,19 @@ class sqlite_db final {
   static absl::StatusOr<std::unique_ptr<sqlite_db>> open(const std::string& path);
   sqlite_db(const sqlite_db&) = delete;
   sqlite_db& operator=(const sqlite_db&) = delete;
-  ~sqlite_db() { sqlite3_close_v2(db_); }
+  ~sqlite_db() {
+    statements_.clear();  // finalized before the connection closes
+    sqlite3_close_v2(db_);
+  }
 
   /// Runs one or more statements without parameters.
   absl::Status exec(const std::string& sql);
   /// Compiles `sql` into a statement.
   absl::StatusOr<std::unique_ptr<sqlite_statement>> prepare(std::string_view sql);
+  /// The statement for `sql`, compiled on first use and kept with the connection, reset
+  /// and ready to bind: for code that runs the same few statements often on a connection
+  /// it does not own (alerting on the writer's).
+  absl::StatusOr<sqlite_statement*> cached(std::string_view sql);
   /// Rows changed by the last INSERT, UPDATE or DELETE.
   std::int64_t changes() const { return sqlite3_changes64(db_); }
   /// The rowid of the last INSERT.
@@ -116,6 +124,7 @@ class sqlite_db final {
   explicit sqlite_db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::function<void(int)> wal_committed_;
+  absl::flat_hash_map<std::string, std::unique_ptr<sqlite_statement>> statements_;  // cached()
 };
 
 /// The status for SQLite result `code` on `db` (nullptr: from the code alone):

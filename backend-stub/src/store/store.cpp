@@ -92,7 +92,7 @@ struct store::statements {
          "SELECT issue_id FROM events WHERE project_id = ? AND event_id = ?"},
         {&prepared->find_issue,
          "SELECT id, status, resolved_in_release, muted_until, muted_remaining, substatus, "
-         "event_count FROM issues WHERE project_id = ? AND group_hash = ?"},
+         "event_count, first_seen FROM issues WHERE project_id = ? AND group_hash = ?"},
         {&prepared->insert_issue,
          "INSERT INTO issues (project_id, group_hash, grouping_version, grouping_kind, "
          "grouping_components, title, culprit, team, function, product, owner_source, level, "
@@ -370,6 +370,7 @@ struct store::statements {
       if (!find_issue->column_null(4)) muted_remaining = find_issue->column_int(4);
       substatus = find_issue->column_text(5);
       counted_events = find_issue->column_int(6);
+      result.issue_first_seen_ms = find_issue->column_int(7);
     }
     find_issue->reset();
 
@@ -395,6 +396,7 @@ struct store::statements {
       WARDEN_RETURN_IF_ERROR(insert_issue->run());
       result.issue_id = db.last_insert_id();
       result.first_seen = true;
+      result.issue_first_seen_ms = event.received_ms;
       WARDEN_RETURN_IF_ERROR(activity(result.issue_id, event.received_ms, "warden-sink",
                                       "first_seen", event.event_id));
     } else if (status == "resolved") {
@@ -460,6 +462,7 @@ struct store::statements {
           pending_counts::clock::now());
     const std::int64_t waiting = pending.events_of(result.issue_id);
     result.event_count = counted_events + waiting;
+    result.issue_open = status == "unresolved";
     return absl::OkStatus();
   }
 };
@@ -715,6 +718,7 @@ bool store::run_batch(std::vector<std::shared_ptr<job>>& batch, bool fold, bool 
     return abandon(folded);
   }
   if (absl::Status committed = writer.commit->run(); !committed.ok()) return abandon(committed);
+  if (options_.hooks) options_.hooks->after_commit();
   return true;
 }
 
@@ -722,8 +726,13 @@ absl::StatusOr<write_result> store::write(event_record event) {
   // Owned by the job, which may outlive this call (write_timeout).
   auto state =
       std::make_shared<std::pair<event_record, write_result>>(std::move(event), write_result{});
+  write_hooks* hooks = options_.hooks.get();  // outlives every job: the writer drains first
   const absl::Status stored = submit(
-      [state](statements& writer) { return writer.store_event(state->first, state->second); },
+      [state, hooks](statements& writer) {
+        WARDEN_RETURN_IF_ERROR(writer.store_event(state->first, state->second));
+        if (hooks == nullptr || state->second.duplicate) return absl::OkStatus();
+        return hooks->after_event(writer.db, state->first, state->second);
+      },
       options_.write_timeout);
   if (!stored.ok()) return stored;
   return state->second;
@@ -797,10 +806,21 @@ absl::StatusOr<issue_row> store::change_status(std::int64_t issue_id, status_cha
         .bind_optional(5, changed.muted_until_ms)
         .bind_optional(6, changed.muted_remaining);
     WARDEN_RETURN_IF_ERROR(writer.set_status->run());
-    return writer.activity(issue_id, change.at_ms, change.actor, action, detail);
+    WARDEN_RETURN_IF_ERROR(writer.activity(issue_id, change.at_ms, change.actor, action, detail));
+    if (!options_.hooks) return absl::OkStatus();
+    return options_.hooks->after_status_change(writer.db, changed, change);
   });
   if (!done.ok()) return done;
   return changed;
+}
+
+absl::Status store::run_in_writer(std::function<absl::Status(sqlite_db&)> work) {
+  return submit([work = std::move(work)](statements& writer) { return work(writer.db); });
+}
+
+absl::Status store::read(const std::function<absl::Status(sqlite_db&)>& work) {
+  const std::lock_guard<std::mutex> lock{read_mu_};
+  return work(*reader_db_);
 }
 
 absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {

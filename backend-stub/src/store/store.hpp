@@ -25,12 +25,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "store/sqlite.hpp"
+#include "store/write_hooks.hpp"
 
 namespace warden::sink {
 
@@ -59,6 +61,8 @@ struct store_options {
   /// event). A crash loses nothing: the events after the last fold are recounted when
   /// the store opens.
   std::chrono::milliseconds fold_interval{250};
+  /// Called by the writer as it stores events and changes issues (alerting); none: null.
+  std::shared_ptr<write_hooks> hooks;
 };
 
 /// One event, already grouped and owned, as the store keeps it. Times in Unix ms.
@@ -82,6 +86,8 @@ struct event_record {
   std::string product;
   std::string owner_source;  ///< sdk, rules, fallback.
   std::string payload;       ///< The event JSON as stored and served by the API.
+  /// The event's tags (for alert rules; they stay in the payload, not stored apart).
+  std::vector<std::pair<std::string, std::string>> tags;
 };
 
 /// An attachment of an event, stored as sent.
@@ -119,6 +125,8 @@ struct write_result {
   bool regressed = false;   ///< The issue was resolved and is open again.
   bool unmuted = false;     ///< The issue was muted until a time or a count, now reached.
   std::int64_t event_count = 0;
+  bool issue_open = true;                ///< Unresolved after this event (not muted or resolved).
+  std::int64_t issue_first_seen_ms = 0;  ///< When the issue was first seen.
 };
 
 /// An issue as stored.
@@ -250,6 +258,13 @@ class store final {
   absl::StatusOr<std::optional<std::string>> setting(const std::string& name);
   /// Sets a value kept by setting().
   absl::Status put_setting(const std::string& name, const std::string& value);
+
+  /// Runs `work` on the writer in its own savepoint and returns once committed: for
+  /// other modules' tables (the outbox), with every write serialized through one writer.
+  absl::Status run_in_writer(std::function<absl::Status(sqlite_db&)> work);
+  /// Runs `work` on the reading connection (it sees committed data; issue counts may lag
+  /// by fold_interval, unlike issue()). Any thread; reads are serialized.
+  absl::Status read(const std::function<absl::Status(sqlite_db&)>& work);
 
   /// Writes waiting for the writer, for /metrics.
   std::size_t queue_depth() const;

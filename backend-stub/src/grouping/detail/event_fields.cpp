@@ -76,6 +76,23 @@ std::string_view tag_value(const rapidjson::Value& event, std::string_view key) 
   return {};
 }
 
+std::vector<std::pair<std::string, std::string>> tags_of(const rapidjson::Value& event) {
+  std::vector<std::pair<std::string, std::string>> tags;
+  const rapidjson::Value* sent = find_member(event, "tags");
+  if (sent != nullptr && sent->IsObject()) {
+    for (const auto& tag : sent->GetObject()) {
+      if (tag.value.IsString()) tags.emplace_back(string_of(tag.name), string_of(tag.value));
+    }
+  } else if (sent != nullptr && sent->IsArray()) {
+    for (const rapidjson::Value& pair : sent->GetArray()) {
+      if (pair.IsArray() && pair.Size() == 2 && pair[0].IsString() && pair[1].IsString()) {
+        tags.emplace_back(string_of(pair[0]), string_of(pair[1]));
+      }
+    }
+  }
+  return tags;
+}
+
 std::string_view base_name(std::string_view path) {
   const std::size_t slash = path.find_last_of("/\\");
   return slash == std::string_view::npos ? path : path.substr(slash + 1);

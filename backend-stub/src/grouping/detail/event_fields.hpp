@@ -5,7 +5,9 @@
 
 #include <rapidjson/document.h>
 
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace warden::sink::detail {
@@ -30,6 +32,8 @@ const rapidjson::Value& frames_of(const rapidjson::Value& holder);
 /// The value of tag `key`, from tags sent as an object or as [key, value] pairs; empty
 /// when the tag is missing or not a string.
 std::string_view tag_value(const rapidjson::Value& event, std::string_view key);
+/// Every tag with a string value, in the order sent (object or [key, value] pairs).
+std::vector<std::pair<std::string, std::string>> tags_of(const rapidjson::Value& event);
 
 /// The last component of a path ("/usr/lib/libpq.so.5" -> "libpq.so.5"), either slash.
 std::string_view base_name(std::string_view path);

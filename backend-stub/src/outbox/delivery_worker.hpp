@@ -1,0 +1,96 @@
+// The outbox's delivery worker: threads that take due rows of the outbox, build their
+// requests from the issue as it is now, send them, log every exchange, and record the
+// outcome: delivered, retried later (network errors, 408, 429, 5xx; Retry-After
+// honoured, else exponential backoff with jitter), failed for good (other 4xx, kept
+// with the answer), exhausted after delivery.give_up_after, or superseded (the ticket
+// exists already). A row whose earlier attempt may have reached the tracker is
+// reconciled first: its ticket is searched for by incident key before one is created.
+//
+//   curl_http_client client{...};
+//   delivery_worker worker{db, client, options};
+//   engine->on_queued([&] { worker.wake(); });
+//   worker.start();
+//   ...
+//   worker.stop();  // before the store closes
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "outbox/http_client.hpp"
+#include "outbox/outbox_store.hpp"
+#include "server/alerting_config.hpp"
+#include "store/store.hpp"
+#include "targets/ticket.hpp"
+
+namespace warden::sink {
+
+/// What the worker delivers with.
+struct delivery_worker_options {
+  alerting_config alerting;  ///< Trackers, escalation owners and delivery settings.
+  std::string public_url;    ///< Links back to the sink in tickets.
+  /// The clock, Unix ms (tests may move it).
+  std::function<std::int64_t()> now_ms;
+};
+
+class delivery_worker final {
+ public:
+  /// `db` and `client` must outlive the worker.
+  delivery_worker(store& db, http_client& client, delivery_worker_options options);
+  ~delivery_worker();
+  delivery_worker(const delivery_worker&) = delete;
+  delivery_worker& operator=(const delivery_worker&) = delete;
+
+  /// Marks rows a stopped process left in flight as uncertain and due, then starts
+  /// delivery.concurrency threads.
+  absl::Status start();
+  /// Something was queued: look now rather than at the next due time.
+  void wake();
+  /// Aborts requests in flight (they are retried after a restart, as uncertain) and
+  /// joins the threads. Idempotent.
+  void stop();
+
+ private:
+  struct verdict;
+  struct exchange_log;
+  void run();
+  // Claims one due row and delivers it; false when none was due.
+  bool deliver_next();
+  verdict deliver(const delivery_row& row);
+  verdict deliver_ticket_create(const delivery_row& row, const tracker_config& tracker);
+  verdict deliver_ticket_follow_up(const delivery_row& row, const tracker_config& tracker);
+  // Sends `request` as step `step` of `row`'s attempt, logged before and after.
+  verdict exchange(const delivery_row& row, std::string_view step, const http_request& request,
+                   http_response& response);
+  void complete(const delivery_row& row, const verdict& outcome);
+  // The entity id of a YouTrack project, looked up once per tracker and short name.
+  verdict youtrack_project_id(const delivery_row& row, const tracker_config& tracker,
+                              const std::string& short_name, std::string& id);
+  absl::StatusOr<ticket_snapshot> snapshot(const delivery_row& row);
+  // `text` with every configured secret replaced by "***".
+  std::string masked(std::string text) const;
+  std::int64_t now() const;
+
+  store& db_;
+  http_client& client_;
+  delivery_worker_options options_;
+  std::vector<std::string> secrets_;  // values masked in the delivery log
+
+  std::mutex mu_;
+  std::condition_variable wanted_;
+  bool woken_ = false;     // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::vector<std::thread> threads_;
+  std::mutex projects_mu_;
+  std::map<std::string, std::string> project_ids_;  // guarded by projects_mu_
+};
+
+}  // namespace warden::sink

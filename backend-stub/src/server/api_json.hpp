@@ -1,0 +1,45 @@
+// What the sink's JSON API endpoints share: writing JSON fields, reading query
+// parameters, and answering errors as {"detail": "..."} with their HTTP status.
+#pragma once
+
+#include <httplib.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace warden::sink {
+
+/// The writer every API answer is built with.
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+/// {"detail": detail}, the body of every error answer.
+std::string json_detail(std::string_view detail);
+/// {"detail": error's message}.
+std::string json_detail(const absl::Status& error);
+
+/// Answers `status` with a JSON {"detail": …} body.
+void answer_error(httplib::Response& response, int status, std::string_view detail);
+/// Answers `error` with its HTTP status (NotFound: 404, FailedPrecondition: 409) and
+/// message.
+void answer_error(httplib::Response& response, const absl::Status& error);
+
+/// Writes "key": value.
+void write_string(json_writer& out, std::string_view key, std::string_view value);
+/// Writes "key": value.
+void write_int(json_writer& out, std::string_view key, std::int64_t value);
+/// Writes "key": value, or "key": null.
+void write_optional_int(json_writer& out, std::string_view key,
+                        const std::optional<std::int64_t>& value);
+
+/// A query parameter as a number; nullopt when absent, InvalidArgument when not a number.
+absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request& request,
+                                                         const std::string& name);
+
+}  // namespace warden::sink

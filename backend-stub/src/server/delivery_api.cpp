@@ -1,0 +1,197 @@
+// The delivery log's endpoints (issue #5): what the sink said to which tracker or
+// receiver, each exchange with its request, answer and timing, and replays of failed
+// deliveries. Secrets were masked before the exchanges were logged.
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "fmt/format.h"
+#include "outbox/outbox_store.hpp"
+#include "server/api_json.hpp"
+#include "server/sink_server.hpp"
+
+namespace warden::sink {
+namespace {
+
+void write_delivery(json_writer& out, const delivery_row& row) {
+  out.StartObject();
+  write_int(out, "id", row.id);
+  write_string(out, "kind", row.what.kind);
+  write_string(out, "target", row.what.target);
+  write_optional_int(out, "issue",
+                     row.what.issue_id == 0 ? std::nullopt : std::optional{row.what.issue_id});
+  write_string(out, "state", row.state);
+  out.Key("uncertain");
+  out.Bool(row.uncertain);
+  write_int(out, "attempts", row.attempts);
+  write_int(out, "created", row.what.created_ms);
+  write_optional_int(out, "last_attempt", row.last_attempt_ms);
+  write_int(out, "next_attempt", row.next_attempt_ms);
+  write_optional_int(out, "last_status", row.last_status);
+  write_string(out, "last_error", row.last_error);
+  write_optional_int(out, "finished", row.finished_ms);
+  write_string(out, "idempotency_key", row.what.idempotency_key);
+  write_optional_int(out, "replay_of",
+                     row.what.replay_of == 0 ? std::nullopt : std::optional{row.what.replay_of});
+  if (!row.what.actor.empty()) write_string(out, "actor", row.what.actor);
+  out.EndObject();
+}
+
+std::int64_t id_in_path(const httplib::Request& request) {
+  std::int64_t id = 0;
+  static_cast<void>(absl::SimpleAtoi(request.matches[1].str(), &id));
+  return id;
+}
+
+}  // namespace
+
+void sink_server::list_deliveries(const httplib::Request& request, httplib::Response& response) {
+  delivery_filter filter;
+  filter.target = request.get_param_value("target");
+  filter.kind = request.get_param_value("kind");
+  filter.state = request.get_param_value("status");
+  for (const auto& [name, target] :
+       {std::pair<const char*, std::optional<std::int64_t>*>{"issue", &filter.issue_id},
+        {"cursor", &filter.before_id}}) {
+    absl::StatusOr<std::optional<std::int64_t>> value = number_param(request, name);
+    if (!value.ok()) return answer_error(response, value.status());
+    *target = *value;
+  }
+  absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
+  if (!limit.ok()) return answer_error(response, limit.status());
+  filter.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(100), 1, 1000));
+  std::vector<delivery_row> rows;
+  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::vector<delivery_row>> found = sink::list_deliveries(db, filter);
+    if (!found.ok()) return found.status();
+    rows = *std::move(found);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return answer_error(response, read);
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("deliveries");
+  out.StartArray();
+  for (const delivery_row& row : rows) write_delivery(out, row);
+  out.EndArray();
+  if (static_cast<int>(rows.size()) == filter.limit) {
+    write_string(out, "next_cursor", fmt::format("{}", rows.back().id));
+  }
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::show_delivery(const httplib::Request& request, httplib::Response& response) {
+  const std::int64_t id = id_in_path(request);
+  std::optional<delivery_row> row;
+  std::vector<delivery_attempt> attempts;
+  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::optional<delivery_row>> found = find_delivery(db, id);
+    if (!found.ok()) return found.status();
+    row = *std::move(found);
+    if (!row) return absl::OkStatus();
+    absl::StatusOr<std::vector<delivery_attempt>> logged = delivery_attempts(db, id);
+    if (!logged.ok()) return logged.status();
+    attempts = *std::move(logged);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return answer_error(response, read);
+  if (!row) return answer_error(response, 404, fmt::format("no delivery {}", id));
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("delivery");
+  write_delivery(out, *row);
+  out.Key("intent");
+  out.RawValue(row->what.intent.data(), row->what.intent.size(), rapidjson::kObjectType);
+  out.Key("attempts");
+  out.StartArray();
+  for (const delivery_attempt& attempt : attempts) {
+    out.StartObject();
+    write_int(out, "attempt", attempt.attempt);
+    write_string(out, "step", attempt.step);
+    write_int(out, "started", attempt.started_ms);
+    write_optional_int(out, "duration_ms", attempt.duration_ms);
+    write_string(out, "request", attempt.request);
+    write_optional_int(out, "status", attempt.status);
+    write_string(out, "response_headers", attempt.response_headers);
+    write_string(out, "response_body", attempt.response_body);
+    write_string(out, "error", attempt.error);
+    write_string(out, "outcome", attempt.outcome);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
+void sink_server::replay(const httplib::Request& request, httplib::Response& response) {
+  const std::int64_t id = id_in_path(request);
+  std::string actor = "api";
+  if (!request.body.empty()) {
+    rapidjson::Document body;
+    if (body.Parse(request.body.data(), request.body.size()).HasParseError() || !body.IsObject()) {
+      return answer_error(response, 400, "the body must be a JSON object such as {\"actor\": …}");
+    }
+    if (const auto given = body.FindMember("actor");
+        given != body.MemberEnd() && given->value.IsString()) {
+      actor = given->value.GetString();
+    }
+  }
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t replayed = 0;
+  const absl::Status queued = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::int64_t> row = replay_delivery(db, id, actor, now);
+    if (!row.ok()) return row.status();
+    replayed = *row;
+    return absl::OkStatus();
+  });
+  if (!queued.ok()) return answer_error(response, queued);
+  if (on_replay_) on_replay_();
+  response.status = 202;
+  response.set_content(fmt::format(R"({{"id":{},"replay_of":{}}})", replayed, id),
+                       "application/json");
+}
+
+void sink_server::write_ticket(json_writer& out, std::int64_t issue_id) {
+  std::optional<ticket_record> ticket;
+  delivery_counts deliveries;
+  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::optional<ticket_record>> found = find_ticket(db, issue_id);
+    if (!found.ok()) return found.status();
+    ticket = *std::move(found);
+    absl::StatusOr<delivery_counts> counted = issue_delivery_counts(db, issue_id);
+    if (!counted.ok()) return counted.status();
+    deliveries = *counted;
+    return absl::OkStatus();
+  });
+  out.Key("ticket");
+  if (!read.ok() || !ticket) {
+    out.Null();
+  } else {
+    out.StartObject();
+    write_string(out, "tracker", ticket->tracker);
+    write_string(out, "project", ticket->project);
+    write_string(out, "state", ticket->state);
+    write_string(out, "incident_key", ticket->incident_key);
+    write_string(out, "id", ticket->external_id);
+    write_string(out, "key", ticket->external_key);
+    write_string(out, "url", ticket->url);
+    write_string(out, "remote_state", ticket->remote_state);
+    write_int(out, "requested", ticket->created_ms);
+    write_optional_int(out, "opened", ticket->opened_ms);
+    out.EndObject();
+  }
+  out.Key("deliveries");
+  out.StartObject();
+  write_int(out, "pending", deliveries.pending);
+  write_int(out, "failed", deliveries.failed);
+  out.EndObject();
+}
+
+}  // namespace warden::sink

@@ -1,0 +1,197 @@
+// The machinery that reads warden-sink's YAML configuration, shared by config.cpp (the
+// sink's own keys) and alerting_config.cpp (trackers, escalation, alert rules, delivery).
+// A yaml_reader walks the document once, checks every value against what it may hold and
+// collects every problem at its place in the file (yaml-cpp's marks are 0-based; ours are
+// 1-based), so that one run of --check-config shows all of them.
+//
+//   yaml_reader yaml{text, base_directory};
+//   std::uint64_t per_hour = 20;
+//   yaml.read_map(root, {{"per_hour", yaml.count_field<std::uint64_t>(per_hour, 1)}});
+//   std::vector<config_error> errors = yaml.take_sorted_errors();
+//
+// Internal to warden_sink_config: nothing outside it includes this header.
+#pragma once
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "server/config.hpp"
+
+namespace warden::sink::config_detail {
+
+/// One value of the document and the name messages give it ("limits.max_items").
+struct entry {
+  std::string name;
+  YAML::Node value;
+};
+
+/// What reads one value into the configuration, reporting its own errors.
+using reader = std::function<void(const entry&)>;
+
+/// A key a mapping may hold and what reads its value.
+struct field {
+  std::string_view key;
+  reader read;
+  bool required = false;  ///< Its absence is an error.
+};
+
+/// The contents of a file, or the errno that stopped reading it.
+struct file_contents {
+  std::string text;
+  int error_number = 0;
+};
+
+/// Reads a whole file (the config itself, a rules file, a `{file: path}` secret).
+[[nodiscard]] file_contents read_whole_file(const std::string& path);
+/// strerror's text for `error_number`, e.g. "No such file or directory".
+[[nodiscard]] std::string describe_errno(int error_number);
+/// 127.x.x.x, ::1 or localhost: the addresses only this machine can reach.
+[[nodiscard]] bool is_loopback(const std::string& host);
+/// The one of `known` that `name` is likely a typo of ("teem": "team"), if any.
+[[nodiscard]] std::optional<std::string_view> closest_name(
+    std::string_view name, const std::vector<std::string_view>& known);
+/// "unknown <kind> 'name'" with the closest of `known` as a suggestion, or the list of
+/// them when none is close: "unknown filter 'teem' (did you mean 'team'?)".
+[[nodiscard]] std::string unknown_name_message(std::string_view kind, std::string_view name,
+                                               const std::vector<std::string_view>& known);
+/// A duration the way the config writes it: "30s", "1h30m", "1ms"; "0s" for zero.
+[[nodiscard]] std::string format_duration(std::chrono::milliseconds duration);
+
+/// Reads one YAML document's values and collects the errors found in them. Not
+/// thread-safe; one per document.
+class yaml_reader {
+ public:
+  /// `yaml` must outlive the reader; `base_directory` resolves relative file names.
+  yaml_reader(const std::string& yaml, std::string base_directory);
+
+  /// The document's text, for messages that point inside a scalar.
+  [[nodiscard]] const std::string& yaml() const noexcept { return yaml_; }
+  /// Where relative file names in the document are read from.
+  [[nodiscard]] const std::string& base_directory() const noexcept { return base_directory_; }
+
+  /// Records an error at `mark` (0-based, as yaml-cpp gives it).
+  void error(const YAML::Mark& mark, std::string message);
+  /// Records an error at a 1-based line and column.
+  void error_at(int line, int column, std::string message);
+  /// How many errors were recorded so far: a reader compares counts to learn whether a
+  /// part of the document it depends on was read cleanly.
+  [[nodiscard]] std::size_t error_count() const noexcept { return errors_.size(); }
+  /// The errors, sorted by line then column, leaving none behind.
+  [[nodiscard]] std::vector<config_error> take_sorted_errors();
+
+  /// "<name>: expected <expected>, got <what the value is>".
+  void type_error(const entry& e, std::string_view expected);
+
+  /// Calls `read(key, value)` for each pair of a mapping in file order; keys that are not
+  /// scalars or repeat one before are errors and skipped. False when `e` is no mapping.
+  bool read_pairs(const entry& e,
+                  const std::function<void(const YAML::Node& key, const YAML::Node& value)>& read);
+
+  /// Reads a mapping: each known key's value with its field's reader, in file order.
+  /// Unknown ("unknown <unknown_kind> 'x'"), repeated and missing required keys are errors;
+  /// a key with no value keeps its default.
+  void read_map(const entry& e, std::initializer_list<field> fields,
+                std::string_view unknown_kind = "key");
+
+  /// Reads a sequence, each item into a new element of `out` with `read_item`.
+  template <typename T, typename ReadItem>
+  void read_list(const entry& e, std::vector<T>& out, ReadItem read_item) {
+    if (!e.value.IsSequence()) {
+      type_error(e, "a sequence");
+      return;
+    }
+    std::size_t index = 0;
+    for (const YAML::Node& item : e.value) {
+      read_item(entry{fmt::format("{}[{}]", e.name, index++), item}, out.emplace_back());
+    }
+  }
+
+  /// The scalar's text; a type error naming `expected` otherwise.
+  std::optional<std::string> read_scalar(const entry& e, std::string_view expected);
+
+  /// A scalar that must be one of `choices`.
+  std::optional<std::string> read_choice(const entry& e,
+                                         std::initializer_list<std::string_view> choices);
+
+  /// Reads a whole number from `minimum` to `maximum` (at most what T holds); a size may
+  /// carry a unit ("20MiB"). False when there was an error.
+  template <typename T>
+  bool read_whole_number(const entry& e, T& out, T minimum, bool size,
+                         T maximum = std::numeric_limits<T>::max()) {
+    static_assert(std::is_integral_v<T>);
+    const std::optional<std::uint64_t> value = read_unsigned(
+        e, static_cast<std::uint64_t>(minimum), static_cast<std::uint64_t>(maximum), size);
+    if (value) out = static_cast<T>(*value);
+    return value.has_value();
+  }
+
+  /// Reads a duration: `[0-9]+(ms|s|m|h|d|w)` repeated, as "1h30m". Nothing (and an
+  /// error) when malformed or beyond what milliseconds hold.
+  std::optional<std::chrono::milliseconds> read_duration(const entry& e);
+
+  /// A string, as it is.
+  reader string_field(std::string& out);
+  /// true or false (yes/no, on/off as YAML 1.1 has them).
+  reader bool_field(bool& out);
+  /// A whole number of at least `minimum` (and at most `maximum`).
+  template <typename T>
+  reader count_field(T& out, T minimum, T maximum = std::numeric_limits<T>::max()) {
+    return [this, &out, minimum, maximum](const entry& e) {
+      read_whole_number(e, out, minimum, false, maximum);
+    };
+  }
+  /// A size in bytes of at least 1, with an optional unit.
+  reader size_field(std::size_t& out);
+  /// A duration from `minimum` to `maximum`.
+  reader duration_field(std::chrono::milliseconds& out, std::chrono::milliseconds minimum,
+                        std::chrono::milliseconds maximum = std::chrono::milliseconds::max());
+
+  /// Records `value`'s line in `lines`; a value seen before is an error
+  /// "duplicate <what> 'value' (first at line N)".
+  template <typename T>
+  void check_unique(std::map<T, int>& lines, const T& value, const entry& e,
+                    std::string_view what) {
+    const auto [first, inserted] = lines.emplace(value, e.value.Mark().line + 1);
+    if (!inserted) {
+      error(e.value.Mark(),
+            fmt::format("duplicate {} '{}' (first at line {})", what, value, first->second));
+    }
+  }
+
+ private:
+  std::optional<std::uint64_t> read_unsigned(const entry& e, std::uint64_t minimum,
+                                             std::uint64_t maximum, bool size);
+
+  const std::string& yaml_;
+  const std::string base_directory_;
+  std::vector<config_error> errors_;
+};
+
+/// The alerting keys of the root mapping, as config.cpp found them; each is read by
+/// read_alerting, after the root mapping, in this order (owners and rules name trackers).
+struct alerting_keys {
+  std::optional<entry> trackers;
+  std::optional<entry> escalation;
+  std::optional<entry> alert_rules;
+  std::optional<entry> delivery;
+};
+
+/// Reads the alerting keys into `out` (alerting_config.cpp) and checks them against each
+/// other: owners and actions name declared trackers, `ticket` needs escalation. Without
+/// `alert_rules`, escalation brings default_alert_rules().
+void read_alerting(yaml_reader& yaml, const alerting_keys& keys, alerting_config& out);
+
+}  // namespace warden::sink::config_detail
