@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_directory.hpp"
 #include "server/config.hpp"
 
 namespace {
@@ -51,33 +52,7 @@ alerting_config alerting_of(const std::string& yaml, const std::string& base = "
   return result.config->alerting;
 }
 
-// A fresh directory (mkdtemp) for real files, removed with the object.
-class scratch_directory final {
- public:
-  scratch_directory() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "warden-alerting-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~scratch_directory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  scratch_directory(const scratch_directory&) = delete;
-  scratch_directory& operator=(const scratch_directory&) = delete;
-
-  // Writes `text` to `name` in the directory; returns the file's path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream{file, std::ios::binary} << text;
-    return file;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using warden::testing::temp_directory;
 
 // Sets an environment variable for the scope of a test, and removes it after.
 class scoped_environment_variable final {
@@ -239,7 +214,7 @@ std::string printed(const warden::sink::secret& secret) {
 }  // namespace
 
 TEST_CASE("the full example reads into its structs, secrets from the environment and a file") {
-  const scratch_directory directory;
+  const temp_directory directory;
   directory.write("youtrack-token.txt", "perm:from-a-file\n");
   const scoped_environment_variable token{"WARDEN_TEST_YOUTRACK_TOKEN", "perm:from-the-env"};
   const alerting_config alerting = alerting_of(kFullExample, directory.path());
@@ -528,7 +503,7 @@ TEST_CASE("trackers: type, required keys, url, fields, templates, priority, uniq
 }
 
 TEST_CASE("secrets: a literal, {env: NAME} or {file: path}, errors name the source") {
-  const scratch_directory directory;
+  const temp_directory directory;
   directory.write("empty.txt", "\n\n");
   ::unsetenv("WARDEN_TEST_UNSET");
   const scoped_environment_variable empty{"WARDEN_TEST_EMPTY", ""};
@@ -577,7 +552,7 @@ TEST_CASE("secrets: a literal, {env: NAME} or {file: path}, errors name the sour
 }
 
 TEST_CASE("a secret's value never appears in an error message") {
-  const scratch_directory directory;
+  const temp_directory directory;
   directory.write("leak.txt", std::string{kSecretValue} + "\n");
   const scoped_environment_variable leak{"WARDEN_TEST_LEAK", kSecretValue};
   const std::string secret = kSecretValue;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_directory.hpp"
 #include "server/config.hpp"
 
 namespace {
@@ -93,33 +94,7 @@ void check_defaults(const sink_config& config) {
   CHECK_FALSE(config.store_attachments);
 }
 
-// A fresh directory (mkdtemp) for real files, removed with the object.
-class scratch_directory final {
- public:
-  scratch_directory() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "warden-config-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~scratch_directory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  scratch_directory(const scratch_directory&) = delete;
-  scratch_directory& operator=(const scratch_directory&) = delete;
-
-  // Writes `text` to `name` in the directory; returns the file's path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream{file, std::ios::binary} << text;
-    return file;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using warden::testing::temp_directory;
 
 // A YAML text and the one error it must give.
 struct bad_config {
@@ -474,7 +449,7 @@ projects: [{id: 1}]
 }
 
 TEST_CASE("ownership_rules_file is read next to the config, its errors are file:line") {
-  const scratch_directory directory;
+  const temp_directory directory;
   const std::string rules_file =
       directory.write("rules.txt", "# owners\npath:src/a/**  team=a\nsymbol:b::  function=x\n");
   const std::string config_file =
@@ -495,7 +470,7 @@ TEST_CASE("ownership_rules_file is read next to the config, its errors are file:
 }
 
 TEST_CASE("load_config reads a file, an unreadable one is one error at line 0") {
-  const scratch_directory directory;
+  const temp_directory directory;
   const std::string file = directory.write("sink.yaml", kDocumentedExample);
   const config_result good = load_config(file);
   CHECK(good.errors.empty());

@@ -235,7 +235,8 @@ TEST_CASE("5xx and 429 answers are retried until the ticket is created, once") {
   // Retry-After: 1 was honoured.
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::seconds{1});
   CHECK(tracker.creates() == 1);
-  const auto row = deliveries(client)["deliveries"][0].GetObject();
+  const auto listed = deliveries(client);
+  const auto& row = listed["deliveries"][0];
   CHECK(row["state"] == "delivered");
   CHECK(row["attempts"].GetInt64() == 4);
 }
@@ -255,7 +256,8 @@ TEST_CASE("a create whose answer was lost is found by its incident key, not crea
   CHECK(count_requests(tracker, "GET", "/api/issues") >= 1);  // the search
   const auto detail = get_json(client, "/api/0/issues/1");
   CHECK(detail["ticket"]["key"] == tracker.issues().front().id_readable.c_str());
-  const auto row = deliveries(client)["deliveries"][0].GetObject();
+  const auto listed = deliveries(client);
+  const auto& row = listed["deliveries"][0];
   CHECK(row["uncertain"].GetBool());
 }
 

@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,36 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "../support/temp_directory.hpp"
+
 namespace warden::testing {
-
-/// A temporary directory, removed with everything in it.
-class temp_directory final {
- public:
-  temp_directory() {
-    static std::atomic<int> next{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("warden-sink-test-" + std::to_string(::getpid()) + "-" + std::to_string(next++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_directory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_directory(const temp_directory&) = delete;
-  temp_directory& operator=(const temp_directory&) = delete;
-
-  /// `name` inside the directory.
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  /// Writes `text` to `name` inside the directory and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream{file(name), std::ios::binary} << text;
-    return file(name);
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 /// warden-sink running as a child. The destructor kills it if it still runs.
 class sink_process final {
@@ -67,6 +41,8 @@ class sink_process final {
     if (::pipe(out) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Dies with the test: a test that crashed must not leave a sink holding its pipes.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       ::close(out[1]);

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "sink_process.hpp"
+#include "../support/temp_directory.hpp"
 #include "store/schema.hpp"
 #include "store/store.hpp"
 

@@ -35,6 +35,12 @@ struct delivery_worker::verdict {
     v.error = std::move(why);
     return v;
   }
+  static verdict later(std::string why) {
+    verdict v;
+    v.result = outcome::retry;
+    v.error = std::move(why);
+    return v;
+  }
   static verdict superseded(std::string why) {
     verdict v;
     v.result = outcome::superseded;
@@ -228,6 +234,17 @@ delivery_worker::verdict delivery_worker::deliver(const delivery_row& row) {
   return verdict::failed(fmt::format("unknown delivery kind '{}'", row.what.kind));
 }
 
+absl::StatusOr<std::optional<ticket_record>> delivery_worker::read_ticket(std::int64_t issue_id) {
+  std::optional<ticket_record> ticket;
+  WARDEN_RETURN_IF_ERROR(db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::optional<ticket_record>> found = find_ticket(db, issue_id);
+    if (!found.ok()) return found.status();
+    ticket = *std::move(found);
+    return absl::OkStatus();
+  }));
+  return ticket;
+}
+
 absl::StatusOr<ticket_snapshot> delivery_worker::snapshot(const delivery_row& row) {
   absl::StatusOr<std::optional<issue_row>> issue = db_.issue(row.what.issue_id);
   if (!issue.ok()) return issue.status();
@@ -261,8 +278,7 @@ absl::StatusOr<ticket_snapshot> delivery_worker::snapshot(const delivery_row& ro
   shot.last_seen_ms = found.last_seen_ms;
   shot.rule = string_field(why, "rule");
   shot.reason = string_field(why, "reason");
-  const std::string base = options_.public_url.empty() ? "" : options_.public_url;
-  shot.link = fmt::format("{}/api/0/issues/{}", base, found.id);
+  shot.link = fmt::format("{}/api/0/issues/{}", options_.public_url, found.id);
   absl::StatusOr<std::optional<event_detail>> latest =
       db_.event(found.project_id, found.latest_event_id);
   if (latest.ok() && latest->has_value()) shot.frames = top_frames((*latest)->payload, 5);
@@ -343,28 +359,18 @@ delivery_worker::verdict delivery_worker::youtrack_project_id(const delivery_row
 
 delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_row& row,
                                                                 const tracker_config& tracker) {
-  std::optional<ticket_record> ticket;
-  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
-    absl::StatusOr<std::optional<ticket_record>> found = find_ticket(db, row.what.issue_id);
-    if (!found.ok()) return found.status();
-    ticket = *std::move(found);
-    return absl::OkStatus();
-  });
-  if (!read.ok()) {
-    verdict later;
-    later.result = verdict::outcome::retry;
-    later.error = std::string{read.message()};
-    return later;
-  }
-  if (!ticket) return verdict::failed("the issue has no ticket row");
-  if (ticket->state == "created") {
-    return verdict::superseded(fmt::format("ticket {} exists already", ticket->external_key));
+  absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(row.what.issue_id);
+  if (!ticket.ok()) return verdict::later(std::string{ticket.status().message()});
+  if (!ticket->has_value()) return verdict::failed("the issue has no ticket row");
+  const ticket_record& wanted = **ticket;
+  if (wanted.state == "created") {
+    return verdict::superseded(fmt::format("ticket {} exists already", wanted.external_key));
   }
   absl::StatusOr<ticket_snapshot> shot = snapshot(row);
   if (!shot.ok()) return verdict::failed(std::string{shot.status().message()});
 
   std::string project_id;
-  if (verdict found = youtrack_project_id(row, tracker, ticket->project, project_id);
+  if (verdict found = youtrack_project_id(row, tracker, wanted.project, project_id);
       found.result != verdict::outcome::delivered) {
     return found;
   }
@@ -372,7 +378,7 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
   if (row.uncertain) {
     http_response response;
     verdict searched = exchange(
-        row, "search", youtrack_search_issue(tracker.youtrack, ticket->project, *shot), response);
+        row, "search", youtrack_search_issue(tracker.youtrack, wanted.project, *shot), response);
     if (searched.result != verdict::outcome::delivered) return searched;
     absl::StatusOr<std::optional<created_ticket>> found =
         parse_youtrack_search(tracker.youtrack, response.body, *shot);
@@ -389,7 +395,7 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
       if ((match.team.empty() || match.team == shot->team) &&
           (match.function.empty() || match.function == shot->function) &&
           (match.product.empty() || match.product == shot->product)) {
-        if (entry.tracker == tracker.name && entry.project == ticket->project) {
+        if (entry.tracker == tracker.name && entry.project == wanted.project) {
           extra_fields = entry.fields;
         }
         break;
@@ -398,7 +404,7 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
   }
   absl::StatusOr<http_request> request = youtrack_create_issue(
       tracker.youtrack, project_id, extra_fields, *shot,
-      ticket_template_values(*shot, tracker.youtrack.priority, ticket->project));
+      ticket_template_values(*shot, tracker.youtrack.priority, wanted.project));
   if (!request.ok()) return verdict::failed(std::string{request.status().message()});
   http_response response;
   verdict created = exchange(row, "send", *request, response);
@@ -420,23 +426,13 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
 
 delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const delivery_row& row,
                                                                    const tracker_config& tracker) {
-  std::optional<ticket_record> ticket;
-  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
-    absl::StatusOr<std::optional<ticket_record>> found = find_ticket(db, row.what.issue_id);
-    if (!found.ok()) return found.status();
-    ticket = *std::move(found);
-    return absl::OkStatus();
-  });
-  if (!read.ok()) {
-    verdict later;
-    later.result = verdict::outcome::retry;
-    later.error = std::string{read.message()};
-    return later;
-  }
+  absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(row.what.issue_id);
+  if (!ticket.ok()) return verdict::later(std::string{ticket.status().message()});
   // Ordered after the creation: a ticket that is still not created never will be.
-  if (!ticket || ticket->state != "created") {
+  if (!ticket->has_value() || (*ticket)->state != "created") {
     return verdict::superseded("the issue's ticket was not created");
   }
+  const ticket_record& existing = **ticket;
   absl::StatusOr<ticket_snapshot> shot = snapshot(row);
   if (!shot.ok()) return verdict::failed(std::string{shot.status().message()});
   rapidjson::Document intent;
@@ -450,20 +446,20 @@ delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const deliver
   }
 
   http_request request;
-  std::string remote_state = ticket->remote_state;
+  std::string remote_state = existing.remote_state;
   if (row.what.kind == "ticket.resolve") {
-    request = youtrack_command(tracker.youtrack, ticket->external_key,
+    request = youtrack_command(tracker.youtrack, existing.external_key,
                                tracker.youtrack.resolve_command, resolve_comment(actor));
     remote_state = "resolved";
-  } else if (row.what.kind == "ticket.reopen" && ticket->remote_state == "resolved") {
+  } else if (row.what.kind == "ticket.reopen" && existing.remote_state == "resolved") {
     const std::string text =
         actor.empty() ? regression_comment(*shot) : fmt::format("Reopened in Warden by {}.", actor);
-    request = youtrack_command(tracker.youtrack, ticket->external_key,
+    request = youtrack_command(tracker.youtrack, existing.external_key,
                                tracker.youtrack.reopen_command, text);
     remote_state = "open";
   } else {
     // A regression of a ticket nobody closed, or on_regression: comment.
-    request = youtrack_comment(tracker.youtrack, ticket->external_key,
+    request = youtrack_comment(tracker.youtrack, existing.external_key,
                                actor.empty() ? regression_comment(*shot)
                                              : fmt::format("Reopened in Warden by {}.", actor));
   }

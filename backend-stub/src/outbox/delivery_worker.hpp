@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,7 @@ class delivery_worker final {
   verdict youtrack_project_id(const delivery_row& row, const tracker_config& tracker,
                               const std::string& short_name, std::string& id);
   absl::StatusOr<ticket_snapshot> snapshot(const delivery_row& row);
+  absl::StatusOr<std::optional<ticket_record>> read_ticket(std::int64_t issue_id);
   // `text` with every configured secret replaced by "***".
   std::string masked(std::string text) const;
   std::int64_t now() const;
