@@ -26,6 +26,7 @@ using warden::testing::fake_youtrack;
 using warden::testing::fake_youtrack_options;
 using warden::testing::json_of;
 using warden::testing::read_file;
+using warden::testing::run_command;
 using warden::testing::sink_process;
 using warden::testing::temp_directory;
 
@@ -189,8 +190,20 @@ TEST_CASE("a production error opens exactly one YouTrack ticket, linked from the
   CHECK(detail_of_row["attempts"][1]["status"].GetInt64() == 200);
   CHECK(std::string{detail_of_row["attempts"][1]["request"].GetString()}.find(
             "Authorization: Bearer ***") != std::string::npos);
+  const auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(
+      metrics->body.find(
+          R"(warden_sink_deliveries{target="youtrack",kind="ticket.create",state="delivered"} 1)") !=
+      std::string::npos);
+  CHECK(metrics->body.find(R"(warden_sink_tickets{tracker="youtrack",state="created"} 1)") !=
+        std::string::npos);
+  CHECK(metrics->body.find(R"(warden_sink_alert_fires_total{rule="prod-errors"} 1)") !=
+        std::string::npos);
+  CHECK(metrics->body.find(kToken) == std::string::npos);
   CHECK(sink.kill(SIGTERM) == 0);
   CHECK(read_file(directory.file("sink.db")).find(kToken) == std::string::npos);
+  CHECK(read_file(directory.file("sink.db-wal")).find(kToken) == std::string::npos);
 }
 
 TEST_CASE("concurrent events of one new issue open one ticket") {
@@ -426,4 +439,38 @@ TEST_CASE("the default rules: a production warning escalates after more than 10 
       client.Post(kEnvelopePath, error_envelope(event_id(17), "Crash", "production", "fatal"), "")
           ->status == 200);
   REQUIRE(eventually([&] { return tracker.creates() == 2; }));
+}
+
+TEST_CASE("a bad alerting config is reported with its lines and the sink refuses to start") {
+  temp_directory directory;
+  ::setenv("WARDEN_TEST_YOUTRACK_TOKEN", kToken, 1);
+  const std::string path = directory.write("bad.yaml", R"(trackers:
+  - name: youtrack
+    type: youtrack
+    url: http://127.0.0.1:1
+    token: {env: WARDEN_TEST_YOUTRACK_TOKEN}
+    colour: blue
+escalation:
+  owners:
+    - {match: {}, tracker: jira, project: OPS}
+alert_rules:
+  - id: prod
+    conditions: [first_seen]
+    filters: {team: {matches: "(unclosed"}}
+    actions: [ticket]
+)");
+  const std::string binary = WARDEN_SINK_BINARY;
+  const auto checked = run_command(binary + " --check-config --config=" + path);
+  CHECK(checked.exit_code == 2);
+  CHECK(checked.output.find(path + ":6:5: ") != std::string::npos);  // unknown field
+  CHECK(checked.output.find(path + ":9:") != std::string::npos);     // unknown tracker
+  CHECK(checked.output.find("unknown tracker 'jira'") != std::string::npos);
+  CHECK(checked.output.find(path + ":13:") != std::string::npos);  // bad pattern
+  CHECK(checked.output.find("RE2") != std::string::npos);
+  CHECK(checked.output.find(kToken) == std::string::npos);
+  const auto started =
+      run_command(binary + " --config=" + path +
+                  " --listen=127.0.0.1:0 --database=" + directory.file("never.db"));
+  CHECK(started.exit_code == 2);
+  CHECK(started.output.find("unknown tracker 'jira'") != std::string::npos);
 }

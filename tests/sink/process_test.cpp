@@ -27,6 +27,7 @@ using warden::testing::client_for;
 using warden::testing::event_id;
 using warden::testing::json_of;
 using warden::testing::read_file;
+using warden::testing::run_command;
 using warden::testing::sink_process;
 using warden::testing::temp_directory;
 
@@ -442,15 +443,9 @@ storage: {durable: false}
 TEST_CASE("--check-config prints every error with its line") {
   temp_directory directory;
   const std::string path = directory.write("bad.yaml", "listen: nowhere\nprojects:\n  - id: 0\n");
-  const std::string command =
-      std::string{WARDEN_SINK_BINARY} + " --check-config --config=" + path + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = ::pclose(pipe);
-  CHECK(WEXITSTATUS(status) == 2);
+  const auto [exit_code, output] =
+      run_command(std::string{WARDEN_SINK_BINARY} + " --check-config --config=" + path);
+  CHECK(exit_code == 2);
   CHECK(output.find(path + ":1:") != std::string::npos);
   CHECK(output.find(path + ":3:") != std::string::npos);
 }

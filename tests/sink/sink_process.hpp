@@ -140,4 +140,22 @@ inline std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>{file}, {}};
 }
 
+/// What a command printed (stdout and stderr) and its exit code.
+struct command_result {
+  int exit_code = -1;
+  std::string output;
+};
+
+/// Runs `command` with the shell and waits for it.
+inline command_result run_command(const std::string& command) {
+  command_result result;
+  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) result.output += buffer;
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 }  // namespace warden::testing

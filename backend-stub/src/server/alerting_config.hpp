@@ -125,6 +125,11 @@ struct escalation_config {
   regression_action on_regression = regression_action::reopen;
   resolve_action on_resolve = resolve_action::resolve;
   std::vector<escalation_target> owners;  ///< First match wins; the last matches all.
+  /// Past the hourly cap, a team's further issues are listed in one digest ticket per
+  /// team x tracker project, opened for this long (rolling).
+  std::chrono::milliseconds digest_window = std::chrono::hours{1};
+  /// The digest's description is rewritten at most this often.
+  std::chrono::milliseconds digest_update_interval = std::chrono::minutes{5};
 };
 
 /// When a rule considers firing (Sentry's issue alert conditions).
@@ -201,6 +206,89 @@ struct delivery_config {
   std::chrono::milliseconds keep_failed = std::chrono::hours{24 * 90};
 };
 
+/// The labels a notification carries, which route matchers and group_by name:
+/// team function product level severity environment release project owner_source
+/// reason rule, and tags.<key>. `issue` is valid in group_by too.
+inline constexpr std::array<std::string_view, 11> kNotificationLabels{
+    "team",    "function", "product",      "level",  "severity", "environment",
+    "release", "project",  "owner_source", "reason", "rule"};
+
+/// One matcher of a route, as Alertmanager writes them: label="value", label!="value",
+/// label=~"regex", label!~"regex" (RE2, matched against the whole value).
+struct label_matcher {
+  enum class op { eq, ne, matches, not_matches };
+  std::string label;  ///< One of kNotificationLabels or "tags.<key>".
+  op how = op::eq;
+  std::string value;  ///< The value, or the pattern.
+};
+
+/// "never" for repeat_interval.
+inline constexpr std::chrono::milliseconds kNever = std::chrono::milliseconds::max();
+
+/// A node of the routing tree (Alertmanager's route): notifications that match its
+/// matchers go to its first matching child (or every matching child up to one without
+/// `continue`), else to its receiver. Unset options are inherited from the parent.
+struct route_config {
+  std::string receiver;                 ///< Empty: the parent's.
+  std::vector<label_matcher> matchers;  ///< All must match; none on the root.
+  /// Labels that split notifications into groups (one message per group); {"..."}: all
+  /// labels; unset: the parent's (the root's default: {"issue"}).
+  std::optional<std::vector<std::string>> group_by;
+  std::optional<std::chrono::milliseconds> group_wait;       ///< Root default 30s.
+  std::optional<std::chrono::milliseconds> group_interval;   ///< Root default 5m.
+  std::optional<std::chrono::milliseconds> repeat_interval;  ///< Root default kNever.
+  bool continue_matching = false;  ///< `continue: true`: later siblings are tried too.
+  std::vector<route_config> routes;
+  int line = 0;
+};
+
+/// A Slack incoming webhook (one channel).
+struct slack_receiver {
+  secret webhook_url;
+  bool send_resolved = false;
+};
+
+/// A PagerDuty service, through the Events API v2.
+struct pagerduty_receiver {
+  secret routing_key;  ///< The service's integration key (32 characters).
+  std::string url = "https://events.pagerduty.com/v2/enqueue";
+  std::string source = "{product}.{environment}";  ///< Template of payload.source.
+  bool send_resolved = true;
+  /// PagerDuty severity per level (index: event_level).
+  std::vector<std::string> severity{"info", "info", "warning", "error", "critical"};
+};
+
+/// A generic webhook, signed the Standard Webhooks way.
+struct webhook_receiver {
+  std::string url;
+  std::vector<secret> secrets;  ///< "whsec_..." keys; several while rotating.
+  bool send_resolved = true;
+};
+
+/// Where notifications go: exactly one of slack, pagerduty, webhook.
+struct receiver_config {
+  std::string name;  ///< Unique; what routes refer to.
+  std::string type;  ///< slack, pagerduty or webhook.
+  slack_receiver slack;
+  pagerduty_receiver pagerduty;
+  webhook_receiver webhook;
+  int line = 0;
+};
+
+/// A token bucket: `per_second` on average, `burst` at once.
+struct rate_config {
+  double per_second = 1;
+  std::size_t burst = 1;
+};
+
+/// Flood protection for receivers.
+struct flood_config {
+  rate_config slack_per_webhook{1, 1};  ///< Slack allows about one message a second.
+  /// More messages than this waiting for one Slack webhook are sent as one summary.
+  std::size_t slack_coalesce_above = 10;
+  rate_config pagerduty_per_routing_key{2, 20};  ///< 120 a minute, as PagerDuty's limit.
+};
+
 /// The alerting configuration; empty lists: nothing is escalated.
 struct alerting_config {
   std::vector<tracker_config> trackers;
@@ -209,6 +297,9 @@ struct alerting_config {
   /// default_alert_rules()).
   std::vector<alert_rule_config> alert_rules;
   delivery_config delivery;
+  std::optional<route_config> route;  ///< Needed by `notify` actions.
+  std::vector<receiver_config> receivers;
+  flood_config flood;
 };
 
 /// The rules used when the config has none: errors and fatals in production escalate on

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_replace.h"
 #include "fmt/format.h"
 #include "outbox/outbox_store.hpp"
 #include "server/api_json.hpp"
@@ -156,6 +157,57 @@ void sink_server::replay(const httplib::Request& request, httplib::Response& res
   response.status = 202;
   response.set_content(fmt::format(R"({{"id":{},"replay_of":{}}})", replayed, id),
                        "application/json");
+}
+
+std::string sink_server::alerting_metrics() {
+  std::string text;
+  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
+    // Each query: label values, then the number.
+    const auto family = [&](std::string_view help, std::string_view name, std::string_view type,
+                            std::string_view sql,
+                            std::initializer_list<std::string_view> labels) -> absl::Status {
+      absl::StatusOr<sqlite_statement*> query = db.cached(sql);
+      if (!query.ok()) return query.status();
+      text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+      for (;;) {
+        absl::StatusOr<bool> row = (*query)->step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        std::string pairs;
+        int column = 0;
+        for (const std::string_view label : labels) {
+          pairs +=
+              fmt::format("{}{}=\"{}\"", pairs.empty() ? "" : ",", label,
+                          absl::StrReplaceAll((*query)->column_text(column++),
+                                              {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}));
+        }
+        text += fmt::format("{}{{{}}} {}\n", name, pairs, (*query)->column_int(column));
+      }
+      (*query)->reset();
+      return absl::OkStatus();
+    };
+    WARDEN_RETURN_IF_ERROR(family(
+        "Outbox rows in the delivery log, by target, kind and state.", "warden_sink_deliveries",
+        "gauge", "SELECT target, kind, state, count(*) FROM outbox GROUP BY target, kind, state",
+        {"target", "kind", "state"}));
+    WARDEN_RETURN_IF_ERROR(family(
+        "Age of the oldest delivery still to be made, by target.",
+        "warden_sink_delivery_oldest_pending_seconds", "gauge",
+        "SELECT target, (CAST(strftime('%s', 'now') AS INTEGER) * 1000 - min(created)) / 1000 "
+        "FROM outbox WHERE state IN ('pending', 'in_flight', 'retrying') GROUP BY target",
+        {"target"}));
+    WARDEN_RETURN_IF_ERROR(
+        family("Tickets asked for, by tracker and state (created, pending, "
+               "failed, capped: held back by the hourly cap).",
+               "warden_sink_tickets", "gauge",
+               "SELECT tracker, state, count(*) FROM tickets "
+               "GROUP BY tracker, state",
+               {"tracker", "state"}));
+    return family("Times each alert rule fired (once per issue per action interval at most).",
+                  "warden_sink_alert_fires_total", "counter",
+                  "SELECT rule_id, sum(fires) FROM alert_rule_state GROUP BY rule_id", {"rule"});
+  });
+  return read.ok() ? text : "";
 }
 
 void sink_server::write_ticket(json_writer& out, std::int64_t issue_id) {

@@ -318,8 +318,9 @@ void sink_server::route() {
     response.set_content("ok\n", "text/plain");
   });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(metrics_.render(db_.queue_depth(), connections_->stats()),
-                         "text/plain; version=0.0.4");
+    response.set_content(
+        metrics_.render(db_.queue_depth(), connections_->stats()) + alerting_metrics(),
+        "text/plain; version=0.0.4");
   });
   const auto api =
       [this](void (sink_server::*handler)(const httplib::Request&, httplib::Response&)) {

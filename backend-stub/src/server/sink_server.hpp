@@ -111,6 +111,8 @@ class sink_server final {
   void list_deliveries(const httplib::Request& request, httplib::Response& response);
   void show_delivery(const httplib::Request& request, httplib::Response& response);
   void replay(const httplib::Request& request, httplib::Response& response);
+  // Prometheus families of the outbox, tickets and alert rules, read from the store.
+  std::string alerting_metrics();
   // "ticket": the issue's ticket or null, "deliveries": its pending and failed ones.
   void write_ticket(rapidjson::Writer<rapidjson::StringBuffer>& out, std::int64_t issue_id);
 

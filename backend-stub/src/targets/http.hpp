@@ -21,11 +21,11 @@ struct http_request {
 
 /// What came back, or why nothing did.
 struct http_response {
-  int status = 0;  ///< 0: no response (see error).
+  int status = 0;                                            ///< 0: no response (see error).
   std::vector<std::pair<std::string, std::string>> headers;  ///< Names lowercased.
-  std::string body;        ///< At most the client's cap; `truncated` says when cut.
+  std::string body;  ///< At most the client's cap; `truncated` says when cut.
   bool truncated = false;
-  std::string error;       ///< Transport error (connect, timeout, reset); empty with a status.
+  std::string error;          ///< Transport error (connect, timeout, reset); empty with a status.
   bool request_sent = false;  ///< The request was written: the target may have acted on it.
   std::chrono::milliseconds duration{0};
 
