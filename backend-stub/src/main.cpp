@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
 
   // Alerting writes its rows in the transactions of the events that fire it.
   std::unique_ptr<warden::sink::alerting_service> alerting;
-  if (!config.alerting.trackers.empty()) {
+  if (!config.alerting.trackers.empty() || !config.alerting.receivers.empty()) {
     absl::StatusOr<std::unique_ptr<warden::sink::alerting_service>> made =
         warden::sink::alerting_service::create(config.alerting);
     if (!made.ok()) {

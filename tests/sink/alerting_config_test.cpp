@@ -780,11 +780,9 @@ TEST_CASE("alert rules: actions need escalation, declared trackers, and notify n
       {rule_with("    conditions: [first_seen]\n    actions: [tickets]\n"),
        "c.yaml:9:15: unknown action 'tickets' (did you mean 'ticket'?)"},
       {rule_with("    conditions: [first_seen]\n    actions: [ticket, notify]\n"),
-       "c.yaml:9:23: action 'notify' needs notification routing (route:), which this "
-       "warden-sink does not have yet"},
-      {rule_with("    conditions: [first_seen]\n    actions: [{notify: {receiver: x}}]\n"),
-       "c.yaml:9:16: action 'notify' needs notification routing (route:), which this "
-       "warden-sink does not have yet"},
+       "c.yaml:9:23: action 'notify' needs a route (route:), which is not configured"},
+      {rule_with("    conditions: [first_seen]\n    actions: [{notify: }]\n"),
+       "c.yaml:9:16: action 'notify' needs a route (route:), which is not configured"},
       {rule_with("    conditions: [first_seen]\n"
                  "    actions: [{ticket: {tracker: jira, project: OPS}}]\n"),
        "c.yaml:9:34: unknown tracker 'jira' (known trackers: yt)"},
@@ -815,14 +813,17 @@ TEST_CASE("alert rules: actions need escalation, declared trackers, and notify n
   CHECK(actions[0].tracker.empty());
 }
 
-TEST_CASE("routing keys are not read yet, and every alerting error comes at once") {
+TEST_CASE("every alerting error comes at once") {
   check_errors({
-      {"route: {receiver: x}\n",
-       "c.yaml:1:1: unknown key 'route' (known keys: listen, database, public_url, log_level, "
-       "api_token, fallback_owner, ownership_rules, ownership_rules_file, projects, limits, "
-       "storage, rate_limits, attachments, trackers, escalation, alert_rules, delivery)"},
+      {"rout: {receiver: x}\n", "c.yaml:1:1: unknown key 'rout' (did you mean 'route'?)"},
+      {"receiver: []\n", "c.yaml:1:1: unknown key 'receiver' (did you mean 'receivers'?)"},
       {"delivry: {}\n", "c.yaml:1:1: unknown key 'delivry' (did you mean 'delivery'?)"},
       {"alert_rule: []\n", "c.yaml:1:1: unknown key 'alert_rule' (did you mean 'alert_rules'?)"},
+      {"colour: red\n",
+       "c.yaml:1:1: unknown key 'colour' (known keys: listen, database, public_url, log_level, "
+       "api_token, fallback_owner, ownership_rules, ownership_rules_file, projects, limits, "
+       "storage, rate_limits, attachments, trackers, escalation, alert_rules, delivery, route, "
+       "receivers, flood)"},
   });
   CHECK(errors_of("trackers:\n"
                   "  - {name: yt, type: youtrack, url: http://yt, token: t}\n"
@@ -831,14 +832,684 @@ TEST_CASE("routing keys are not read yet, and every alerting error comes at once
                   "alert_rules:\n"
                   "  - {id: r, conditions: [first_seen, unmuted], actions: [notify]}\n"
                   "delivery: {concurrency: 0}\n"
-                  "log_level: loud\n") ==
+                  "log_level: loud\n"
+                  "route:\n"
+                  "  receiver: slak\n"
+                  "  routes: [{matchers: ['teem=\"a\"'], group_by: [tem]}]\n"
+                  "receivers:\n"
+                  "  - {name: slack, slack: {webhook_url: http://hooks.example}}\n"
+                  "flood: {slack_per_webhook: {rate: fast}}\n") ==
         "c.yaml:2:37: trackers[0].url may use plain http only for loopback hosts (127.0.0.1, "
         "localhost, [::1]); use https://, got 'http://yt'\n"
         "c.yaml:4:11: escalation.owners needs a catch-all entry (match: {}) last\n"
         "c.yaml:6:25: alert_rules[0].conditions: first_seen and unmuted can never hold "
         "together; did you mean conditions_match: any?\n"
-        "c.yaml:6:58: action 'notify' needs notification routing (route:), which this "
-        "warden-sink does not have yet\n"
         "c.yaml:7:25: delivery.concurrency must be at least 1, got '0'\n"
-        "c.yaml:8:12: log_level must be one of debug, info, warning, error; got 'loud'\n");
+        "c.yaml:8:12: log_level must be one of debug, info, warning, error; got 'loud'\n"
+        "c.yaml:10:13: unknown receiver 'slak' (did you mean 'slack'?)\n"
+        "c.yaml:11:25: unknown label 'teem' (did you mean 'team'?)\n"
+        "c.yaml:11:48: unknown label 'tem' (did you mean 'team'?)\n"
+        "c.yaml:13:40: receivers[0].slack.webhook_url must be an https URL (plain http only to "
+        "a loopback host); its value is a secret and not shown\n"
+        "c.yaml:14:35: flood.slack_per_webhook.rate: expected a rate such as 1/s, 120/m or "
+        "0.5/h, got 'fast'\n");
+}
+
+namespace {
+
+using warden::sink::label_matcher;
+using warden::sink::receiver_config;
+using warden::sink::route_config;
+
+// The plan's example (docs/ALERTING-PLAN.md 1.1): its route, receivers and flood as
+// written there, with a tracker and escalation (its digest keys too) and rules that notify.
+constexpr const char* kRoutingExample = R"(public_url: https://warden.example.internal
+trackers:
+  - {name: youtrack, type: youtrack, url: https://youtrack.example.internal, token: t}
+escalation:
+  tickets_per_team_per_hour: 20                 # rolling 60 min, durable; overflow → digest ticket
+  digest_window: 1h                             # one digest per team × tracker project per window
+  digest_update_interval: 5m                    # digest description rewritten at most this often
+  owners:
+    - {match: {}, tracker: youtrack, project: OPS}
+alert_rules:
+  - id: prod-errors
+    conditions: [first_seen, regressed, unmuted]
+    conditions_match: any
+    filters: {environment: {in: [production, prod]}, level: {at_least: error}}
+    actions: [ticket, notify]
+  - id: preprod
+    conditions: [first_seen, regressed]
+    conditions_match: any
+    filters: {environment: {in: [development, staging]}}
+    actions: [notify]
+route:                                          # Alertmanager semantics (§3.4)
+  receiver: general-slack                       # root: no matchers; takes the unmatched (unowned teams)
+  group_by: [issue]                             # labels, or [...] = every label
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: never                        # deviation from AM's 4h (§7)
+  routes:
+    - {matchers: ['severity="critical"', 'environment=~"production|prod"'], receiver: pagerduty-main,
+       group_wait: 0s, continue: true}          # "PagerDuty for the most severe"
+    - {matchers: ['level=~"error|fatal"', 'environment=~"production|prod"'], receiver: general-slack,
+       group_by: [team], continue: true}        # "sometimes a more general channel"
+    - {matchers: ['team="payments"'], receiver: payments-slack}    # "always the team's channel"
+    - {matchers: ['team="search"'], receiver: search-slack}
+receivers:                                      # exactly one of slack | pagerduty | webhook each
+  - {name: payments-slack, slack: {webhook_url: {env: WARDEN_SLACK_PAYMENTS}}}
+  - {name: search-slack, slack: {webhook_url: {env: WARDEN_SLACK_SEARCH}}}
+  - {name: general-slack, slack: {webhook_url: {env: WARDEN_SLACK_GENERAL}, send_resolved: false}}
+  - name: pagerduty-main
+    pagerduty: {routing_key: {env: WARDEN_PD_ROUTING_KEY}, url: https://events.pagerduty.com/v2/enqueue,
+                source: "{product}.{environment}", send_resolved: true,
+                severity: {fatal: critical, error: error, warning: warning, info: info, debug: info}}
+  - {name: audit, webhook: {url: https://audit.example.internal/warden, secret: {env: WARDEN_AUDIT_WHSEC},
+                            send_resolved: true}}
+flood:
+  slack_per_webhook: {rate: 1/s, burst: 1, coalesce_above: 10}   # > 10 pending → one summary message
+  pagerduty_per_routing_key: {rate: 120/m, burst: 20}
+)";
+
+// The Standard Webhooks test secret (24 bytes) and a PagerDuty-shaped routing key.
+constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kRoutingKey = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey12";
+
+// The environment the routing example reads its secrets from.
+class routing_secrets final {
+ public:
+  scoped_environment_variable payments{"WARDEN_SLACK_PAYMENTS",
+                                       "https://hooks.slack.com/services/T0/B1/payments"};
+  scoped_environment_variable search{"WARDEN_SLACK_SEARCH", "http://127.0.0.1:8099/search"};
+  scoped_environment_variable general{"WARDEN_SLACK_GENERAL",
+                                      "https://hooks.slack.com/services/T0/B2/general"};
+  scoped_environment_variable routing_key{"WARDEN_PD_ROUTING_KEY", kRoutingKey};
+  scoped_environment_variable audit{"WARDEN_AUDIT_WHSEC", kWebhookSecret};
+};
+
+void check_matcher(const label_matcher& matcher, const std::string& label, label_matcher::op how,
+                   const std::string& value) {
+  CHECK(matcher.label == label);
+  CHECK(matcher.how == how);
+  CHECK(matcher.value == value);
+}
+
+// Receivers "a" (Slack) and "b" (webhook), lines 1 to 3, for routes from line 4.
+const std::string kTwoReceivers =
+    "receivers:\n"
+    "  - {name: a, slack: {webhook_url: https://hooks.example/a}}\n"
+    "  - {name: b, webhook: {url: https://b.example, secret: " +
+    std::string{kWebhookSecret} + "}}\n";
+
+// kTwoReceivers, then a root route to "a" (lines 4 and 5) with `lines` after it.
+std::string route_with(const std::string& lines) {
+  return kTwoReceivers + "route:\n  receiver: a\n" + lines;
+}
+
+// kTwoReceivers and a route whose one child (line 7) has these matchers (from column 31).
+std::string matchers(const std::string& list) {
+  return route_with("  routes:\n    - {receiver: b, matchers: " + list + "}\n");
+}
+
+}  // namespace
+
+TEST_CASE("the plan's route, receivers and flood read into their structs") {
+  const routing_secrets secrets;
+  const alerting_config alerting = alerting_of(kRoutingExample);
+
+  REQUIRE(alerting.escalation.has_value());
+  CHECK(alerting.escalation->digest_window == 1h);
+  CHECK(alerting.escalation->digest_update_interval == 5min);
+
+  REQUIRE(alerting.alert_rules.size() == 2);
+  REQUIRE(alerting.alert_rules[0].actions.size() == 2);
+  CHECK(alerting.alert_rules[0].actions[0].what == rule_action::kind::ticket);
+  CHECK(alerting.alert_rules[0].actions[1].what == rule_action::kind::notify);
+  REQUIRE(alerting.alert_rules[1].actions.size() == 1);
+  CHECK(alerting.alert_rules[1].actions[0].what == rule_action::kind::notify);
+
+  REQUIRE(alerting.route.has_value());
+  const route_config& root = *alerting.route;
+  CHECK(root.line == 22);  // its first key's line
+  CHECK(root.receiver == "general-slack");
+  CHECK(root.matchers.empty());
+  CHECK(root.group_by == std::vector<std::string>{"issue"});
+  CHECK(root.group_wait == 30s);
+  CHECK(root.group_interval == 5min);
+  CHECK(root.repeat_interval == warden::sink::kNever);
+  CHECK_FALSE(root.continue_matching);
+  REQUIRE(root.routes.size() == 4);
+
+  using op = label_matcher::op;
+  const route_config& paging = root.routes[0];
+  CHECK(paging.line == 28);
+  CHECK(paging.receiver == "pagerduty-main");
+  REQUIRE(paging.matchers.size() == 2);
+  check_matcher(paging.matchers[0], "severity", op::eq, "critical");
+  check_matcher(paging.matchers[1], "environment", op::matches, "production|prod");
+  CHECK(paging.group_wait == 0ms);
+  // Unset: inherited from the root when routing, not filled in here.
+  CHECK_FALSE(paging.group_by.has_value());
+  CHECK_FALSE(paging.group_interval.has_value());
+  CHECK_FALSE(paging.repeat_interval.has_value());
+  CHECK(paging.continue_matching);
+  CHECK(paging.routes.empty());
+
+  const route_config& general = root.routes[1];
+  CHECK(general.receiver == "general-slack");
+  REQUIRE(general.matchers.size() == 2);
+  check_matcher(general.matchers[0], "level", op::matches, "error|fatal");
+  check_matcher(general.matchers[1], "environment", op::matches, "production|prod");
+  CHECK(general.group_by == std::vector<std::string>{"team"});
+  CHECK_FALSE(general.group_wait.has_value());
+  CHECK(general.continue_matching);
+
+  CHECK(root.routes[2].receiver == "payments-slack");
+  REQUIRE(root.routes[2].matchers.size() == 1);
+  check_matcher(root.routes[2].matchers[0], "team", op::eq, "payments");
+  CHECK_FALSE(root.routes[2].continue_matching);
+  CHECK(root.routes[3].receiver == "search-slack");
+  check_matcher(root.routes[3].matchers.at(0), "team", op::eq, "search");
+  CHECK(root.routes[3].line == 33);
+
+  REQUIRE(alerting.receivers.size() == 5);
+  const receiver_config& payments = alerting.receivers[0];
+  CHECK(payments.name == "payments-slack");
+  CHECK(payments.type == "slack");
+  CHECK(payments.line == 35);
+  CHECK(payments.slack.webhook_url.reveal() == "https://hooks.slack.com/services/T0/B1/payments");
+  CHECK(printed(payments.slack.webhook_url) == "***");
+  CHECK_FALSE(payments.slack.send_resolved);
+  // Plain http to a loopback host is allowed, for tests.
+  CHECK(alerting.receivers[1].slack.webhook_url.reveal() == "http://127.0.0.1:8099/search");
+  CHECK(alerting.receivers[2].name == "general-slack");
+  CHECK_FALSE(alerting.receivers[2].slack.send_resolved);
+
+  const receiver_config& pagerduty = alerting.receivers[3];
+  CHECK(pagerduty.name == "pagerduty-main");
+  CHECK(pagerduty.type == "pagerduty");
+  CHECK(pagerduty.line == 38);
+  CHECK(pagerduty.pagerduty.routing_key.reveal() == kRoutingKey);
+  CHECK(pagerduty.pagerduty.url == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(pagerduty.pagerduty.source == "{product}.{environment}");
+  CHECK(pagerduty.pagerduty.send_resolved);
+  CHECK(pagerduty.pagerduty.severity ==
+        std::vector<std::string>{"info", "info", "warning", "error", "critical"});
+
+  const receiver_config& audit = alerting.receivers[4];
+  CHECK(audit.name == "audit");
+  CHECK(audit.type == "webhook");
+  CHECK(audit.webhook.url == "https://audit.example.internal/warden");
+  REQUIRE(audit.webhook.secrets.size() == 1);
+  CHECK(audit.webhook.secrets[0].reveal() == kWebhookSecret);  // as written, prefix and all
+  CHECK(audit.webhook.send_resolved);
+
+  CHECK(alerting.flood.slack_per_webhook.per_second == 1.0);
+  CHECK(alerting.flood.slack_per_webhook.burst == 1);
+  CHECK(alerting.flood.slack_coalesce_above == 10);
+  CHECK(alerting.flood.pagerduty_per_routing_key.per_second == 2.0);
+  CHECK(alerting.flood.pagerduty_per_routing_key.burst == 20);
+}
+
+TEST_CASE("route: the root's defaults, what children leave unset, matcher forms") {
+  const alerting_config minimal = alerting_of(route_with(""));
+  REQUIRE(minimal.route.has_value());
+  CHECK(minimal.route->receiver == "a");
+  CHECK(minimal.route->line == 5);  // a block mapping starts at its first key
+  CHECK(minimal.route->group_by == std::vector<std::string>{"issue"});
+  CHECK(minimal.route->group_wait == 30s);
+  CHECK(minimal.route->group_interval == 5min);
+  CHECK(minimal.route->repeat_interval == warden::sink::kNever);
+  CHECK(minimal.route->routes.empty());
+  // Without route, receivers or flood: no route, none, the defaults.
+  const alerting_config none = alerting_of("listen: 127.0.0.1:9000\n");
+  CHECK_FALSE(none.route.has_value());
+  CHECK(none.receivers.empty());
+  CHECK(none.flood.slack_per_webhook.per_second == 1.0);
+  CHECK(none.flood.slack_per_webhook.burst == 1);
+  CHECK(none.flood.slack_coalesce_above == 10);
+  CHECK(none.flood.pagerduty_per_routing_key.per_second == 2.0);
+  CHECK(none.flood.pagerduty_per_routing_key.burst == 20);
+
+  const alerting_config alerting =
+      alerting_of(route_with("  group_by: ['...']\n"
+                             "  group_wait: 1m\n"
+                             "  repeat_interval: 4h\n"
+                             "  routes:\n"
+                             "    - receiver: b\n"
+                             "      group_by: [team, issue, tags.region]\n"
+                             "      group_interval: 1m\n"
+                             "      repeat_interval: never\n"
+                             "      continue: false\n"
+                             "      matchers:\n"
+                             "        - 'release = \"a\\\"b\\\\c\"'\n"
+                             "        - \"tags.browser.name=~\\\"Chrome.*\\\"\"\n"
+                             "        - level=\"warn\"\n"
+                             "        - level!=\"debug\"\n"
+                             "        - team!~\"^$\"\n"
+                             "        - reason=\"resolved\"\n"
+                             "        - owner_source=\"\"\n"
+                             "      routes:\n"
+                             "        - {matchers: ['function=\"backend\"']}\n"));
+  const route_config& root = *alerting.route;
+  CHECK(root.group_by == std::vector<std::string>{"..."});
+  CHECK(root.group_wait == 1min);
+  CHECK(root.group_interval == 5min);  // the default where unset
+  CHECK(root.repeat_interval == 4h);
+  REQUIRE(root.routes.size() == 1);
+  const route_config& child = root.routes[0];
+  CHECK(child.line == 10);
+  CHECK(child.group_by == std::vector<std::string>{"team", "issue", "tags.region"});
+  CHECK(child.group_interval == 1min);
+  CHECK(child.repeat_interval == warden::sink::kNever);
+  CHECK_FALSE(child.continue_matching);
+  using op = label_matcher::op;
+  REQUIRE(child.matchers.size() == 7);
+  check_matcher(child.matchers[0], "release", op::eq, "a\"b\\c");  // \" and \\ unescaped
+  check_matcher(child.matchers[1], "tags.browser.name", op::matches, "Chrome.*");
+  check_matcher(child.matchers[2], "level", op::eq, "warning");  // the canonical name
+  check_matcher(child.matchers[3], "level", op::ne, "debug");
+  check_matcher(child.matchers[4], "team", op::not_matches, "^$");
+  check_matcher(child.matchers[5], "reason", op::eq, "resolved");
+  check_matcher(child.matchers[6], "owner_source", op::eq, "");
+  // A child without a receiver takes its parent's when routing.
+  REQUIRE(child.routes.size() == 1);
+  CHECK(child.routes[0].receiver.empty());
+  check_matcher(child.routes[0].matchers.at(0), "function", op::eq, "backend");
+}
+
+TEST_CASE("route: matcher errors point into the string") {
+  check_errors({
+      {matchers("['team==\"x\"']"),
+       "c.yaml:7:37: route.routes[0].matchers[0]: '==' is not an operator; use =, !=, =~ or !~"},
+      {matchers("['team=payments']"),
+       "c.yaml:7:38: route.routes[0].matchers[0]: the value must be in double quotes: "
+       "team=\"payments\""},
+      {matchers("[\"team='x'\"]"),
+       "c.yaml:7:38: route.routes[0].matchers[0]: the value must be in double quotes: "
+       "team=\"'x'\""},
+      {matchers("['team \"x\"']"),
+       "c.yaml:7:38: route.routes[0].matchers[0]: expected =, !=, =~ or !~ after the label "
+       "'team'"},
+      {matchers("['team']"),
+       "c.yaml:7:37: route.routes[0].matchers[0]: expected =, !=, =~ or !~ after the label "
+       "'team'"},
+      {matchers("['team=~']"),
+       "c.yaml:7:39: route.routes[0].matchers[0]: expected a value in double quotes after '=~'"},
+      {matchers("['=\"x\"']"),
+       "c.yaml:7:33: route.routes[0].matchers[0]: expected a label name first, e.g. "
+       "team=\"payments\""},
+      {matchers("['']"),
+       "c.yaml:7:33: route.routes[0].matchers[0]: expected a label name first, e.g. "
+       "team=\"payments\""},
+      {matchers("['team=\"x']"),
+       "c.yaml:7:38: route.routes[0].matchers[0]: the value has no closing '\"'"},
+      {matchers("['team=\"a\\nb\"']"),
+       "c.yaml:7:40: route.routes[0].matchers[0]: unknown escape '\\n' in the value (write \\\" "
+       "for \" and \\\\ for \\)"},
+      {matchers("['team=\"a\", function=\"b\"']"),
+       "c.yaml:7:41: route.routes[0].matchers[0]: one matcher per item; write the next one as an "
+       "item of its own"},
+      {matchers("['team=\"a\" x']"),
+       "c.yaml:7:42: route.routes[0].matchers[0]: unexpected 'x' after the value"},
+      {matchers("['teem=\"a\"']"), "c.yaml:7:33: unknown label 'teem' (did you mean 'team'?)"},
+      {matchers("['  colour=\"red\"']"),
+       "c.yaml:7:35: unknown label 'colour' (known labels: team, function, product, level, "
+       "severity, environment, release, project, owner_source, reason, rule, tags.<key>)"},
+      {matchers("['tags.=\"x\"']"),
+       "c.yaml:7:33: route.routes[0].matchers[0]: 'tags.' needs a tag's key, e.g. tags.region"},
+      {matchers("['issue=\"42\"']"),
+       "c.yaml:7:33: route.routes[0].matchers[0]: 'issue' is for group_by; routes match the "
+       "issue's labels"},
+      {matchers("['release=~\"(2\\\\.x\"']"),
+       "c.yaml:7:43: route.routes[0].matchers[0]: not a valid RE2 pattern: missing ): (2\\.x"},
+      {matchers("['level=\"eror\"']"), "c.yaml:7:40: unknown level 'eror' (did you mean 'error'?)"},
+      {matchers("['level!=\"severe\"']"),
+       "c.yaml:7:41: unknown level 'severe' (known levels: debug, info, warning, error, fatal)"},
+      {matchers("['severity=\"crit\"']"),
+       "c.yaml:7:43: unknown severity 'crit' (known severities: critical, error, warning, "
+       "info)"},
+      {matchers("['reason=\"new\"']"),
+       "c.yaml:7:41: unknown reason 'new' (known reasons: first_seen, regressed, unmuted, "
+       "seen_more_than, users_more_than, resolved)"},
+      // Through YAML's quoting: a plain scalar, '' in single quotes, escapes in double ones.
+      {matchers("[teem=\"a\"]"), "c.yaml:7:32: unknown label 'teem' (did you mean 'team'?)"},
+      {matchers("['team=\"it''s\" x']"),
+       "c.yaml:7:46: route.routes[0].matchers[0]: unexpected 'x' after the value"},
+      {matchers("[\"team=\\\"a\\\\\\\\b\\\" x\"]"),
+       "c.yaml:7:49: route.routes[0].matchers[0]: unexpected 'x' after the value"},
+      // Where the place inside is not plain to find (a block scalar), the item's.
+      {route_with("  routes:\n    - matchers:\n        - >-\n          teem=\"a\"\n"),
+       "c.yaml:8:11: unknown label 'teem' (did you mean 'team'?)"},
+      {matchers("[[team]]"),
+       "c.yaml:7:32: route.routes[0].matchers[0]: expected a matcher such as team=\"payments\", "
+       "got a sequence"},
+      {matchers("'team=\"a\"'"),
+       "c.yaml:7:31: route.routes[0].matchers: expected a sequence, got 'team=\"a\"'"},
+  });
+}
+
+TEST_CASE("route: the root, receivers named, group_by labels and timers") {
+  check_errors({
+      {kTwoReceivers + "route:\n  matchers: ['team=\"a\"']\n",
+       "c.yaml:5:3: route: 'receiver' is required\n"
+       "c.yaml:5:13: the root route matches everything; move its matchers to a child route"},
+      {route_with("  continue: true\n"),
+       "c.yaml:6:13: the root route has no siblings to continue to; continue belongs on child "
+       "routes"},
+      {kTwoReceivers + "route: {receiver: pagerduty}\n",
+       "c.yaml:4:19: unknown receiver 'pagerduty' (known "
+       "receivers: a, b)"},
+      {"route: {receiver: a}\n", "c.yaml:1:19: unknown receiver 'a' (none is declared)"},
+      {route_with("  routes:\n    - receiver: aa\n      routes: [{receiver: bb}]\n"),
+       "c.yaml:7:17: unknown receiver 'aa' (did you mean 'a'?)\n"
+       "c.yaml:8:27: unknown receiver 'bb' (did you mean 'b'?)"},
+      {route_with("  group_by: [team, teem, tags.region, issue, team, tags.]\n"),
+       "c.yaml:6:20: unknown label 'teem' (did you mean 'team'?)\n"
+       "c.yaml:6:46: duplicate label 'team' (first at line 6)\n"
+       "c.yaml:6:52: route.group_by[5]: 'tags.' needs a tag's key, e.g. tags.region"},
+      {route_with("  group_by: [team, '...']\n"),
+       "c.yaml:6:20: route.group_by: '...' stands for every label and goes alone"},
+      {route_with("  group_by: team\n"),
+       "c.yaml:6:13: route.group_by: expected a sequence, got 'team'"},
+      {route_with("  group_wait: soon\n  group_interval: 0s\n  repeat_interval: 0s\n"),
+       "c.yaml:6:15: route.group_wait: expected a duration (e.g. 30s, 15m, 1h30m, 7d; units ms, "
+       "s, m, h, d, w), got 'soon'\n"
+       "c.yaml:7:19: route.group_interval must be at least 1ms, got '0s'\n"
+       "c.yaml:8:20: route.repeat_interval must be at least 1ms, got '0s'"},
+      {route_with("  routes:\n    - {receiver: b, group_interval: never, repeat_interval: nevr}\n"),
+       "c.yaml:7:37: route.routes[0].group_interval: expected a duration (e.g. 30s, 15m, 1h30m, "
+       "7d; units ms, s, m, h, d, w), got 'never'\n"
+       "c.yaml:7:61: route.routes[0].repeat_interval: expected a duration (e.g. 30s, 15m, 1h30m, "
+       "7d; units ms, s, m, h, d, w), got 'nevr'"},
+      {route_with("  routes:\n    - {match: {team: a}, receiver: b, continue: maybe}\n"),
+       "c.yaml:7:8: unknown key 'match' (known keys: receiver, matchers, group_by, group_wait, "
+       "group_interval, repeat_interval, continue, routes)\n"
+       "c.yaml:7:49: route.routes[0].continue: expected a boolean (true or false), got 'maybe'"},
+      {route_with("  routes: {receiver: b}\n"),
+       "c.yaml:6:11: route.routes: expected a sequence, got a mapping"},
+      {kTwoReceivers + "route: [a]\n", "c.yaml:4:8: route: expected a mapping, got a sequence"},
+  });
+  // group_wait may be zero: send at once.
+  CHECK(alerting_of(route_with("  group_wait: 0s\n")).route->group_wait == 0ms);
+}
+
+TEST_CASE("receivers: one integration each, unique names, URLs, keys and signing secrets") {
+  const std::string head = "receivers:\n";
+  check_errors({
+      {head + "  - {name: a}\n",
+       "c.yaml:2:5: receivers[0]: a receiver needs exactly one of slack, pagerduty, webhook"},
+      {head +
+           "  - {name: a, slack: {webhook_url: https://h/a}, webhook: {url: https://w, "
+           "secret: " +
+           kWebhookSecret + "}}\n",
+       "c.yaml:2:5: receivers[0]: a receiver needs exactly one of slack, pagerduty, webhook "
+       "(got slack and webhook)"},
+      {head + "  - name: a\n    slack:\n", "c.yaml:3:5: receivers[0].slack needs a value"},
+      {head + "  - {slack: {webhook_url: https://h/a}}\n",
+       "c.yaml:2:5: receivers[0]: 'name' is "
+       "required"},
+      {head + "  - {name: a, slack: {webhook_url: https://h/a}}\n"
+              "  - {name: a, slack: {webhook_url: https://h/b}}\n"
+              "  - {name: \"\", slack: {webhook_url: https://h/c}}\n",
+       "c.yaml:3:12: duplicate receiver name 'a' (first at line 2)\n"
+       "c.yaml:4:12: receivers[2].name must not be empty"},
+      {"trackers:\n  - {name: yt, type: youtrack, url: https://yt, token: t}\n" + head +
+           "  - {name: yt, slack: {webhook_url: https://h/a}}\n",
+       "c.yaml:4:12: receiver name 'yt' is a tracker's name too (line 2); give them different "
+       "names"},
+      {head + "  - {name: a, slack: {}}\n  - {name: b, slack: {webhook_url: x, colour: red}}\n",
+       "c.yaml:2:22: receivers[0].slack: 'webhook_url' is required\n"
+       "c.yaml:3:36: receivers[1].slack.webhook_url must be an https URL (plain http only to a "
+       "loopback host); its value is a secret and not shown\n"
+       "c.yaml:3:39: unknown key 'colour' (known keys: webhook_url, send_resolved)"},
+      {head + "  - name: a\n    slack: {webhook_url: \"http://hooks.example/a\", send_resolved: "
+              "sometimes}\n",
+       "c.yaml:3:26: receivers[0].slack.webhook_url must be an https URL (plain http only to a "
+       "loopback host); its value is a secret and not shown\n"
+       "c.yaml:3:67: receivers[0].slack.send_resolved: expected a boolean (true or false), got "
+       "'sometimes'"},
+      {head + "  - name: p\n    pagerduty: {routing_key: abc123}\n",
+       "c.yaml:3:30: receivers[0].pagerduty.routing_key must be 32 letters and digits (a "
+       "PagerDuty integration key); its value is a secret and not shown"},
+      {head + "  - name: p\n    pagerduty:\n      routing_key: " + kRoutingKey +
+           "\n"
+           "      url: http://events.pagerduty.com/v2/enqueue\n"
+           "      source: \"{product}.{env}\"\n"
+           "      severity: {fatal: sev1, eror: error}\n",
+       "c.yaml:5:12: receivers[0].pagerduty.url may use plain http only for loopback hosts "
+       "(127.0.0.1, localhost, [::1]); use https://, got 'http://events.pagerduty.com/v2/"
+       "enqueue'\n"
+       "c.yaml:6:15: receivers[0].pagerduty.source: unknown template variable 'env' (known "
+       "template variables: team, function, product, level, severity, priority, environment, "
+       "release, incident_key, issue_id, title, culprit, project, rule)\n"
+       "c.yaml:7:25: receivers[0].pagerduty.severity.fatal must be one of critical, error, "
+       "warning, info; got 'sev1'\n"
+       "c.yaml:7:31: unknown level 'eror' (did you mean 'error'?)"},
+      {head + "  - {name: p, pagerduty: {}}\n",
+       "c.yaml:2:26: receivers[0].pagerduty: 'routing_key' is required"},
+      {head + "  - {name: w, webhook: {url: https://w}}\n",
+       "c.yaml:2:24: receivers[0].webhook: 'secret' (or 'secrets' while rotating) is required: "
+       "deliveries are signed"},
+      {head + "  - {name: w, webhook: {secret: " + kWebhookSecret + "}}\n",
+       "c.yaml:2:24: receivers[0].webhook: 'url' is required"},
+      {head + "  - name: w\n    webhook:\n      url: ftp://w\n      secret: whsec_not*base64\n",
+       "c.yaml:4:12: receivers[0].webhook.url must start with https:// (or http:// to a loopback "
+       "host), got 'ftp://w'\n"
+       "c.yaml:5:15: receivers[0].webhook.secret must be base64 of at least 24 bytes, after an "
+       "optional whsec_ prefix; its value is a secret and not shown"},
+      {head +
+           "  - name: w\n    webhook:\n      url: https://w\n"
+           "      secrets: [whsec_c2hvcnQ=, " +
+           kWebhookSecret + "]\n",
+       "c.yaml:5:17: receivers[0].webhook.secrets[0] must be base64 of at least 24 bytes, after "
+       "an optional whsec_ prefix; its value is a secret and not shown"},
+      {head +
+           "  - name: w\n    webhook:\n      url: https://w\n      secrets: []\n"
+           "      secret: " +
+           kWebhookSecret + "\n",
+       "c.yaml:5:16: receivers[0].webhook.secrets: at least one secret is needed\n"
+       "c.yaml:6:15: receivers[0].webhook: give secret or secrets, not both"},
+      {head + "  - name: w\n    webhook: {url: https://w, secret: {env: WARDEN_TEST_UNSET}}\n",
+       "c.yaml:3:45: environment variable WARDEN_TEST_UNSET (receivers[0].webhook.secret) is "
+       "not set"},
+      {"receivers: {name: a}\n", "c.yaml:1:12: receivers: expected a sequence, got a mapping"},
+  });
+
+  // Loopback http for local fakes; a secret without its prefix; rotation; literals.
+  const std::string plain_key = std::string{kWebhookSecret}.substr(6);
+  const alerting_config alerting = alerting_of(
+      head +
+      "  - {name: s, slack: {webhook_url: \"http://localhost:9/hook\", send_resolved: true}}\n"
+      "  - name: p\n"
+      "    pagerduty: {routing_key: " +
+      kRoutingKey +
+      ", url: \"http://127.0.0.1:9/v2/enqueue\", send_resolved: false,\n"
+      "                severity: {debug: warning}}\n"
+      "  - name: w\n"
+      "    webhook: {url: \"http://[::1]:9/hook/\", secrets: [" +
+      plain_key + ", " + kWebhookSecret + "], send_resolved: false}\n");
+  REQUIRE(alerting.receivers.size() == 3);
+  CHECK(alerting.receivers[0].type == "slack");
+  CHECK(alerting.receivers[0].slack.webhook_url.reveal() == "http://localhost:9/hook");
+  CHECK(alerting.receivers[0].slack.send_resolved);
+  const auto& pagerduty = alerting.receivers[1].pagerduty;
+  CHECK(pagerduty.url == "http://127.0.0.1:9/v2/enqueue");
+  CHECK(pagerduty.source == "{product}.{environment}");  // the default
+  CHECK_FALSE(pagerduty.send_resolved);
+  CHECK(pagerduty.severity ==
+        std::vector<std::string>{"warning", "info", "warning", "error", "critical"});
+  const auto& webhook = alerting.receivers[2].webhook;
+  CHECK(webhook.url == "http://[::1]:9/hook/");  // as written, its final slash too
+  REQUIRE(webhook.secrets.size() == 2);
+  CHECK(webhook.secrets[0].reveal() == plain_key);
+  CHECK(webhook.secrets[1].reveal() == kWebhookSecret);
+  CHECK_FALSE(webhook.send_resolved);
+}
+
+TEST_CASE("a receiver's secret never appears in an error message") {
+  const temp_directory directory;
+  const std::string secret = kSecretValue;
+  directory.write("slack-url.txt", "http://" + secret + ".example/hook\n");
+  const scoped_environment_variable slack{"WARDEN_TEST_SLACK_LEAK",
+                                          ("https://" + secret + "/").c_str()};
+  const scoped_environment_variable routing_key{"WARDEN_TEST_PD_LEAK", kSecretValue};
+  const scoped_environment_variable signing{"WARDEN_TEST_WHSEC_LEAK", ("whsec_" + secret).c_str()};
+  const std::string yaml =
+      "receivers:\n"
+      "  - {name: a, slack: {webhook_url: {file: slack-url.txt}}}\n"
+      "  - {name: b, slack: {webhook_url: \"http://" +
+      secret +
+      "/x\"}}\n"
+      "  - {name: c, slack: {webhook_url: {env: WARDEN_TEST_SLACK_LEAK}}, webhook: {}}\n"
+      "  - {name: d, pagerduty: {routing_key: {env: WARDEN_TEST_PD_LEAK}}}\n"
+      "  - {name: e, pagerduty: {routing_key: " +
+      secret +
+      "}}\n"
+      "  - {name: f, webhook: {url: https://f, secret: {env: WARDEN_TEST_WHSEC_LEAK}}}\n"
+      "  - {name: g, webhook: {url: https://g, secrets: [" +
+      secret + ", {env: WARDEN_TEST_PD_LEAK}, {" + secret +
+      ": x}]}}\n"
+      "  - {name: h, slack: {webhook_url: [" +
+      secret + "]}}\n";
+  const config_result result = parse_config(yaml, directory.path());
+  CHECK(result.errors.size() == 12);
+  for (const auto& error : result.errors) {
+    CAPTURE(error.message);
+    CHECK(error.message.find(secret) == std::string::npos);
+    CHECK(error.message.find("zq-SECRET") == std::string::npos);
+  }
+}
+
+TEST_CASE("flood: rates, bursts and coalescing") {
+  const alerting_config alerting = alerting_of(
+      "flood:\n"
+      "  slack_per_webhook: {rate: 0.5/s, burst: 3, coalesce_above: 25}\n"
+      "  pagerduty_per_routing_key: {rate: 90/h, burst: 1}\n");
+  CHECK(alerting.flood.slack_per_webhook.per_second == 0.5);
+  CHECK(alerting.flood.slack_per_webhook.burst == 3);
+  CHECK(alerting.flood.slack_coalesce_above == 25);
+  CHECK(alerting.flood.pagerduty_per_routing_key.per_second == doctest::Approx(0.025));
+  CHECK(alerting.flood.pagerduty_per_routing_key.burst == 1);
+  // One part given: the others keep their defaults.
+  const alerting_config rate_only = alerting_of("flood: {slack_per_webhook: {rate: 30/m}}\n");
+  CHECK(rate_only.flood.slack_per_webhook.per_second == 0.5);
+  CHECK(rate_only.flood.slack_per_webhook.burst == 1);
+  CHECK(rate_only.flood.pagerduty_per_routing_key.per_second == 2.0);
+
+  const std::string expected = "expected a rate such as 1/s, 120/m or 0.5/h, got ";
+  check_errors({
+      {"flood: {slack_per_webhook: {rate: 1/d}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate: " + expected + "'1/d'"},
+      {"flood: {slack_per_webhook: {rate: 5}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate: " + expected + "'5'"},
+      {"flood: {slack_per_webhook: {rate: -1/s}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate: " + expected + "'-1/s'"},
+      {"flood: {slack_per_webhook: {rate: 1.5.2/s}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate: " + expected + "'1.5.2/s'"},
+      {"flood: {slack_per_webhook: {rate: /s}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate: " + expected + "'/s'"},
+      {"flood: {slack_per_webhook: {rate: 1 / s}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate: " + expected + "'1 / s'"},
+      {"flood: {slack_per_webhook: {rate: 0/s}}\n",
+       "c.yaml:1:35: flood.slack_per_webhook.rate must be more than 0, got '0/s'"},
+      {"flood: {pagerduty_per_routing_key: {burst: 0, coalesce_above: 3}}\n",
+       "c.yaml:1:44: flood.pagerduty_per_routing_key.burst must be at least 1, got '0'\n"
+       "c.yaml:1:47: unknown key 'coalesce_above' (known keys: rate, burst)"},
+      {"flood: {slack_per_webhook: {coalesce_above: 0}}\n",
+       "c.yaml:1:45: flood.slack_per_webhook.coalesce_above must be at least 1, got '0'"},
+      {"flood: {slack_coalesce_above: 10}\n",
+       "c.yaml:1:9: unknown key 'slack_coalesce_above' (known keys: slack_per_webhook, "
+       "pagerduty_per_routing_key)"},
+  });
+}
+
+TEST_CASE("escalation: the digest window and how often the digest is rewritten") {
+  const alerting_config defaults = alerting_of(kTrackerAndEscalation);
+  CHECK(defaults.escalation->digest_window == 1h);
+  CHECK(defaults.escalation->digest_update_interval == 5min);
+  const alerting_config alerting = alerting_of(
+      "trackers:\n  - {name: yt, type: youtrack, url: https://yt, token: t}\n"
+      "escalation:\n  digest_window: 1d\n  digest_update_interval: 1s\n"
+      "  owners: [{match: {}, tracker: yt, project: OPS}]\n");
+  CHECK(alerting.escalation->digest_window == 24h);
+  CHECK(alerting.escalation->digest_update_interval == 1s);
+  const std::string head =
+      "trackers:\n  - {name: yt, type: youtrack, url: https://yt, token: t}\n"
+      "escalation:\n  owners: [{match: {}, tracker: yt, project: OPS}]\n";
+  check_errors({
+      {head + "  digest_window: 30s\n  digest_update_interval: 500ms\n",
+       "c.yaml:5:18: escalation.digest_window must be from 1m to 1d, got '30s'\n"
+       "c.yaml:6:27: escalation.digest_update_interval must be at least 1s, got '500ms'"},
+      {head + "  digest_window: 25h\n",
+       "c.yaml:5:18: escalation.digest_window must be from 1m to 1d, got '25h'"},
+  });
+}
+
+TEST_CASE("the notify action needs a route, takes no options, and the default rules notify") {
+  const std::string route =
+      "receivers: [{name: a, slack: {webhook_url: https://h/a}}]\n"
+      "route: {receiver: a}\n";
+  // Only a route: the default rules notify, and preprod joins them.
+  const std::vector<alert_rule_config> notified = alerting_of(route).alert_rules;
+  REQUIRE(notified.size() == 3);
+  CHECK(notified[0].id == "prod-errors");
+  CHECK(notified[1].id == "prod-warnings");
+  for (const alert_rule_config& rule : {notified[0], notified[1]}) {
+    REQUIRE(rule.actions.size() == 1);
+    CHECK(rule.actions[0].what == rule_action::kind::notify);
+  }
+  CHECK(notified[0].filters.size() == 2);
+  CHECK(notified[1].conditions.at(0).threshold == 10);
+  const alert_rule_config& preprod = notified[2];
+  CHECK(preprod.id == "preprod");
+  CHECK_FALSE(preprod.name.empty());
+  REQUIRE(preprod.conditions.size() == 2);
+  CHECK(preprod.conditions[0].what == rule_condition::kind::first_seen);
+  CHECK(preprod.conditions[1].what == rule_condition::kind::regressed);
+  CHECK(preprod.conditions_match == match_mode::any);
+  REQUIRE(preprod.filters.size() == 1);
+  check_filter(preprod.filters[0], rule_filter::attribute::environment, rule_filter::op::in,
+               {"development", "staging", "dev"});
+  REQUIRE(preprod.actions.size() == 1);
+  CHECK(preprod.actions[0].what == rule_action::kind::notify);
+  CHECK(preprod.action_interval == 30min);
+
+  // A route and escalation: a ticket and a notification from the production rules.
+  const std::vector<alert_rule_config> both =
+      alerting_of(kTrackerAndEscalation + route).alert_rules;
+  REQUIRE(both.size() == 3);
+  for (const alert_rule_config& rule : {both[0], both[1]}) {
+    REQUIRE(rule.actions.size() == 2);
+    CHECK(rule.actions[0].what == rule_action::kind::ticket);
+    CHECK(rule.actions[1].what == rule_action::kind::notify);
+  }
+  CHECK(both[2].id == "preprod");
+  CHECK(both[2].actions.size() == 1);
+  // Escalation only: as before, tickets only and no preprod (check_default_rules).
+  check_default_rules(warden::sink::default_alert_rules(true, false));
+  CHECK(warden::sink::default_alert_rules(false, false).empty());
+  CHECK(alerting_of(route + "alert_rules: []\n").alert_rules.empty());
+
+  // Written rules that notify.
+  const auto rules = alerting_of(route +
+                                 "alert_rules:\n"
+                                 "  - {id: r, conditions: [first_seen], actions: [notify]}\n"
+                                 "  - {id: s, conditions: [regressed], actions: [{notify: }]}\n")
+                         .alert_rules;
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].actions.at(0).what == rule_action::kind::notify);
+  CHECK(rules[1].actions.at(0).what == rule_action::kind::notify);
+  check_errors({
+      {route + "alert_rules:\n"
+               "  - {id: r, conditions: [first_seen], actions: [{notify: {receiver: a}}]}\n",
+       "c.yaml:4:58: alert_rules[0].actions[0].notify takes no options: the route decides where "
+       "it goes"},
+      {"alert_rules:\n  - {id: r, conditions: [first_seen], actions: [notify]}\n",
+       "c.yaml:2:49: action 'notify' needs a route (route:), which is not configured"},
+      // A route with errors is still a route: no second error for the action.
+      {"route: {receiver: nobody}\n"
+       "alert_rules:\n  - {id: r, conditions: [first_seen], actions: [notify]}\n",
+       "c.yaml:1:19: unknown receiver 'nobody' (none is declared)"},
+  });
 }

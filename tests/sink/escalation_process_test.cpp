@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "../support/fake_youtrack.hpp"
-#include "sink_process.hpp"
+#include "sink_client.hpp"
 
 namespace {
 

@@ -4,7 +4,10 @@
 // request may have reached the target, keep-alive, eight threads at once, cancel_all()
 // at shutdown. Then the fake YouTrack end to end through the client: projects, create,
 // search by incident key, commands, comments, injected failures and a create whose
-// answer never arrives.
+// answer never arrives; the fake Slack (messages per webhook, Slack's refusals, broken
+// webhooks, the strict 1-per-second limit with Retry-After) and the fake PagerDuty
+// (dedup into one open alert, resolve, validation, rate limit per routing key), fed by
+// the receivers' request builders.
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
@@ -16,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "../support/fake_pagerduty.hpp"
+#include "../support/fake_slack.hpp"
 #include "../support/fake_youtrack.hpp"
 #include "../support/raw_tcp_server.hpp"
 #include "../support/recording_server.hpp"
@@ -23,6 +28,9 @@
 #include "absl/time/clock.h"
 #include "outbox/curl_http_client.hpp"
 #include "outbox/retry_policy.hpp"
+#include "targets/notification.hpp"
+#include "targets/pagerduty.hpp"
+#include "targets/slack.hpp"
 
 namespace {
 
@@ -528,6 +536,318 @@ TEST_CASE("fake YouTrack: a create that hangs leaves a ticket the client can fin
   CHECK(second.status == 200);
   CHECK(second.duration < 5s);
   CHECK(youtrack.creates() == 2);
+}
+
+// The fake Slack and the fake PagerDuty, fed by the receivers' request builders.
+
+using warden::sink::notification;
+using warden::sink::notified_issue;
+using warden::sink::receiver_verdict;
+using warden::testing::fake_pagerduty;
+using warden::testing::fake_pagerduty_options;
+using warden::testing::fake_slack;
+using warden::testing::fake_slack_options;
+
+constexpr std::string_view kRoutingKey = "e93facc04764012d7bfb002500d5d1a6";
+constexpr std::string_view kOtherRoutingKey = "0123456789abcdef0123456789abcdef";
+
+// Issue `id` of team-payments, fatal, with ticket OPS-<id>.
+notified_issue payments_issue(std::int64_t id) {
+  notified_issue notified;
+  notified.issue.issue_id = id;
+  notified.issue.incident_key = "wd:1:" + std::to_string(1000 + id);
+  notified.issue.title = "Failure " + std::to_string(id);
+  notified.issue.team = "team-payments";
+  notified.issue.function = "backend";
+  notified.issue.product = "checkout";
+  notified.issue.level = "fatal";
+  notified.issue.environment = "production";
+  notified.issue.event_count = 3;
+  notified.issue.first_seen_ms = 1741943561512;
+  notified.issue.link = "http://127.0.0.1/api/0/issues/" + std::to_string(id);
+  notified.reason = "first_seen";
+  notified.ticket_key = "OPS-" + std::to_string(id);
+  notified.ticket_url = "http://127.0.0.1/issue/OPS-" + std::to_string(id);
+  return notified;
+}
+
+notification payments_notification(std::vector<notified_issue> issues) {
+  notification message;
+  message.receiver = "payments-slack";
+  message.group_key = R"({}/{team="team-payments"})";
+  message.group_labels = {{"team", "team-payments"}};
+  message.issues = std::move(issues);
+  message.link = "http://127.0.0.1/api/0/issues?team=team-payments";
+  return message;
+}
+
+warden::sink::slack_receiver slack_receiver_at(const std::string& url) {
+  warden::sink::slack_receiver receiver;
+  receiver.webhook_url = warden::sink::secret(url);
+  return receiver;
+}
+
+warden::sink::pagerduty_receiver pagerduty_receiver_at(const fake_pagerduty& pagerduty,
+                                                       std::string_view routing_key) {
+  warden::sink::pagerduty_receiver receiver;
+  receiver.url = pagerduty.enqueue_url();
+  receiver.routing_key = warden::sink::secret(std::string(routing_key));
+  return receiver;
+}
+
+http_response post_json(curl_http_client& client, const std::string& url, std::string body) {
+  return client.send({"POST", url, {{"Content-Type", "application/json"}}, std::move(body)});
+}
+
+TEST_CASE("fake Slack: messages per webhook, Slack's refusals and broken webhooks") {
+  fake_slack slack;
+  const auto client = make_client();
+  const std::string payments = slack.webhook_url("T0/B1/payments");
+  const std::string search = slack.webhook_url("T0/B2/search");
+
+  const http_response sent = client->send(warden::sink::slack_message(
+      slack_receiver_at(payments), payments_notification({payments_issue(1)})));
+  CHECK(sent.status == 200);
+  CHECK(sent.body == "ok");
+  CHECK(sent.header("content-type").rfind("text/plain", 0) == 0);
+  CHECK(warden::sink::slack_answer(sent).ok);
+  CHECK(warden::sink::slack_answer(
+            client->send(warden::sink::slack_message(
+                slack_receiver_at(search),
+                payments_notification({payments_issue(2), payments_issue(3)}))))
+            .ok);
+  REQUIRE(slack.wait_for_messages(2, 5s));
+  const auto on_payments = slack.messages(fake_slack::path_of("T0/B1/payments"));
+  REQUIRE(on_payments.size() == 1);
+  CHECK(on_payments[0].text ==
+        ":red_circle: CRITICAL OPS-1 [team-payments][backend][checkout] Failure 1");
+  CHECK(on_payments[0].header == "CRITICAL: Failure 1 (checkout)");
+  CHECK(on_payments[0].blocks == 3);
+  const auto on_search = slack.messages(fake_slack::path_of("T0/B2/search"));
+  REQUIRE(on_search.size() == 1);
+  CHECK(on_search[0].header == "CRITICAL: 2 issues for team-payments");
+  CHECK(slack.arrival_times(fake_slack::path_of("T0/B2/search")).size() == 1);
+
+  // Refused as Slack refuses them: permanent, but the webhook works.
+  const auto refused = [&](std::string body, int status, const std::string& error) {
+    CAPTURE(body);
+    const http_response answer = post_json(*client, payments, std::move(body));
+    CHECK(answer.status == status);
+    CHECK(answer.body == error);
+    const receiver_verdict verdict = warden::sink::slack_answer(answer);
+    CHECK_FALSE(verdict.ok);
+    CHECK(verdict.permanent);
+    CHECK_FALSE(verdict.broken);
+  };
+  refused("not json", 400, "invalid_payload");
+  refused(R"({"blocks_missing":true})", 400, "no_text");
+  std::string many_blocks = R"({"text":"x","blocks":[)";
+  for (int i = 0; i < 51; ++i)
+    many_blocks += std::string(i == 0 ? "" : ",") + R"({"type":"divider"})";
+  refused(many_blocks + "]}", 400, "invalid_blocks");
+  refused(R"({"blocks":[{"type":"header","text":{"type":"plain_text","text":")" +
+              std::string(151, 'x') + R"("}}]})",
+          400, "invalid_blocks");
+  CHECK(client->send({"GET", payments, {}, ""}).status == 405);
+  CHECK(slack.messages().size() == 2);
+
+  // Injected failures are left to the retry policy.
+  slack.fail_next(1, 500, "rollup_error");
+  const http_response failed = post_json(*client, payments, R"({"text":"x"})");
+  CHECK(failed.status == 500);
+  CHECK(failed.body == "rollup_error");
+  CHECK_FALSE(warden::sink::slack_answer(failed).permanent);
+  CHECK(warden::sink::classify(failed, absl::Now()).outcome == retry_outcome::retry);
+
+  // Broken webhooks.
+  slack.revoke(fake_slack::path_of("T0/B1/payments"));
+  slack.archive(fake_slack::path_of("T0/B2/search"));
+  const http_response revoked = post_json(*client, payments, R"({"text":"x"})");
+  CHECK(revoked.status == 404);
+  CHECK(revoked.body == "no_service");
+  const http_response archived = post_json(*client, search, R"({"text":"x"})");
+  CHECK(archived.status == 410);
+  CHECK(archived.body == "channel_is_archived");
+  for (const http_response& answer : {revoked, archived}) {
+    const receiver_verdict verdict = warden::sink::slack_answer(answer);
+    CHECK(verdict.broken);
+    CHECK(verdict.permanent);
+  }
+  CHECK(post_json(*client, slack.webhook_url("T0/B3/other"), R"({"text":"x"})").status == 200);
+  CHECK(slack.messages().size() == 3);
+  CHECK(slack.requests().size() == 11);
+}
+
+TEST_CASE("fake Slack: strict mode answers 429 with Retry-After within a second per webhook") {
+  fake_slack slack({true});
+  const auto client = make_client();
+  const std::string payments = slack.webhook_url("T0/B1/payments");
+  const std::string path = fake_slack::path_of("T0/B1/payments");
+  const auto message = [&](std::int64_t id) {
+    return warden::sink::slack_message(slack_receiver_at(payments),
+                                       payments_notification({payments_issue(id)}));
+  };
+
+  CHECK(client->send(message(1)).status == 200);
+  const http_response limited = client->send(message(2));
+  REQUIRE(limited.status == 429);
+  CHECK(limited.body == "rate_limited");
+  CHECK(limited.header("retry-after") == "1");
+  const receiver_verdict verdict = warden::sink::slack_answer(limited);
+  CHECK_FALSE(verdict.ok);
+  CHECK_FALSE(verdict.permanent);
+  CHECK_FALSE(verdict.broken);
+  const auto retry = warden::sink::classify(limited, absl::Now());
+  CHECK(retry.outcome == retry_outcome::retry);
+  CHECK(retry.retry_after == milliseconds{1000});
+  CHECK(slack.rate_limited() == 1);
+
+  // Another webhook has its own second.
+  CHECK(post_json(*client, slack.webhook_url("T0/B2/search"), R"({"text":"x"})").status == 200);
+
+  // After the second the client was asked to wait, the retry goes through.
+  const auto first = slack.arrival_times(path);
+  REQUIRE(first.size() == 1);
+  std::this_thread::sleep_until(first[0] + 1s + 50ms);
+  CHECK(client->send(message(2)).status == 200);
+  const auto times = slack.arrival_times(path);
+  REQUIRE(times.size() == 2);
+  CHECK(times[1] - times[0] >= 1s);
+  const auto accepted = slack.messages(path);
+  REQUIRE(accepted.size() == 2);
+  CHECK(accepted[1].header == "CRITICAL: Failure 2 (checkout)");
+  CHECK(slack.rate_limited() == 1);
+}
+
+TEST_CASE("fake PagerDuty: triggers join the open alert, resolve closes it") {
+  fake_pagerduty pagerduty;
+  const auto client = make_client();
+  const auto receiver = pagerduty_receiver_at(pagerduty, kRoutingKey);
+  const auto send = [&](const http_request& request) {
+    const http_response answer = client->send(request);
+    CHECK(answer.status == 202);
+    CHECK(warden::sink::pagerduty_answer(answer).ok);
+    return answer;
+  };
+  const auto trigger = [&](std::int64_t id) {
+    auto request = warden::sink::pagerduty_trigger(receiver, payments_issue(id));
+    REQUIRE(request.ok());
+    return *request;
+  };
+  const std::string first_key = warden::sink::pagerduty_dedup_key(payments_issue(1).issue);
+
+  const http_response accepted = send(trigger(1));
+  const auto answer = parse(accepted.body);
+  CHECK(member(answer, "status") == "success");
+  CHECK(member(answer, "message") == "Event processed");
+  CHECK(member(answer, "dedup_key") == first_key);
+  send(trigger(1));  // the same issue again: the same alert
+  REQUIRE(pagerduty.alerts().size() == 1);
+  CHECK(pagerduty.alerts()[0].triggers == 2);
+  CHECK(pagerduty.alerts()[0].dedup_key == first_key);
+  CHECK(pagerduty.alerts()[0].severity == "critical");
+  CHECK(pagerduty.alerts()[0].summary == "[team-payments][backend][checkout] Failure 1");
+  send(trigger(2));
+  CHECK(pagerduty.open_alerts().size() == 2);
+
+  // A resolve with another service's key is dropped; with the right one it closes.
+  send(warden::sink::pagerduty_resolve(pagerduty_receiver_at(pagerduty, kOtherRoutingKey),
+                                       first_key));
+  CHECK(pagerduty.open_alerts().size() == 2);
+  send(warden::sink::pagerduty_resolve(receiver, first_key));
+  REQUIRE(pagerduty.open_alerts().size() == 1);
+  CHECK(pagerduty.open_alerts()[0].summary == "[team-payments][backend][checkout] Failure 2");
+  CHECK(pagerduty.alerts()[0].status == "resolved");
+  send(warden::sink::pagerduty_resolve(receiver, first_key));  // already resolved: dropped
+  // The issue comes back: a new alert under the same key.
+  send(trigger(1));
+  REQUIRE(pagerduty.alerts().size() == 3);
+  CHECK(pagerduty.alerts()[2].dedup_key == first_key);
+  CHECK(pagerduty.open_alerts().size() == 2);
+  REQUIRE(pagerduty.wait_for_events(7, 5s));
+  CHECK(pagerduty.events()[0].event_action == "trigger");
+  CHECK(pagerduty.events()[0].source == "checkout.production");
+  CHECK(pagerduty.events()[3].event_action == "resolve");
+  CHECK(pagerduty.events()[3].routing_key == kOtherRoutingKey);
+  CHECK(pagerduty.events()[4].routing_key == kRoutingKey);
+
+  // Invalid events: 400 with PagerDuty's errors, permanent.
+  const std::string url = pagerduty.enqueue_url();
+  const auto invalid = [&](std::string body, const std::string& error) {
+    CAPTURE(body);
+    const http_response refused = post_json(*client, url, std::move(body));
+    CHECK(refused.status == 400);
+    const receiver_verdict verdict = warden::sink::pagerduty_answer(refused);
+    CHECK(verdict.permanent);
+    CHECK(verdict.error.find(error) != std::string::npos);
+  };
+  const std::string key = std::string(kRoutingKey);
+  invalid(
+      R"({"routing_key":")" + key +
+          R"(","event_action":"trigger","dedup_key":"k","payload":{"summary":"s","source":"x","severity":"urgent"}})",
+      "'payload.severity' is invalid");
+  invalid(R"({"routing_key":"short","event_action":"resolve","dedup_key":"k"})",
+          "'routing_key' must be 32 characters");
+  invalid(R"({"routing_key":")" + key + R"(","event_action":"snooze","dedup_key":"k"})",
+          "'event_action' is invalid");
+  invalid(R"({"routing_key":")" + key + R"(","event_action":"resolve"})",
+          "'dedup_key' is missing or blank");
+  invalid(R"({"routing_key":")" + key +
+              R"(","event_action":"trigger","payload":{"source":"x","severity":"info"}})",
+          "'payload.summary' is missing or blank");
+  invalid("[]", "not a JSON object");
+  CHECK(client->send({"POST", pagerduty.base_url() + "/v2/change/enqueue", {}, "{}"}).status ==
+        404);
+  CHECK(pagerduty.events().size() == 7);
+  CHECK(pagerduty.alerts().size() == 3);
+
+  // A trigger without a dedup key gets one, and is a new alert each time.
+  const http_response generated = post_json(
+      *client, url,
+      R"({"routing_key":")" + key +
+          R"(","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"info"}})");
+  CHECK(generated.status == 202);
+  CHECK(member(parse(generated.body), "dedup_key").rfind("fake-pagerduty-", 0) == 0);
+  CHECK(pagerduty.alerts().size() == 4);
+}
+
+TEST_CASE("fake PagerDuty: a rate limit per routing key, and injected failures") {
+  fake_pagerduty pagerduty({2});
+  const auto client = make_client();
+  const auto receiver = pagerduty_receiver_at(pagerduty, kRoutingKey);
+  const auto trigger = [&](const warden::sink::pagerduty_receiver& to, std::int64_t id) {
+    auto request = warden::sink::pagerduty_trigger(to, payments_issue(id));
+    REQUIRE(request.ok());
+    return client->send(*request);
+  };
+
+  CHECK(trigger(receiver, 1).status == 202);
+  CHECK(trigger(receiver, 2).status == 202);
+  const http_response limited = trigger(receiver, 3);
+  REQUIRE(limited.status == 429);
+  CHECK(member(parse(limited.body), "status") == "throttle event");
+  const receiver_verdict verdict = warden::sink::pagerduty_answer(limited);
+  CHECK_FALSE(verdict.ok);
+  CHECK_FALSE(verdict.permanent);
+  CHECK(warden::sink::classify(limited, absl::Now()).outcome == retry_outcome::retry);
+  CHECK(pagerduty.rate_limited() == 1);
+  // Another service has its own limit.
+  CHECK(trigger(pagerduty_receiver_at(pagerduty, kOtherRoutingKey), 3).status == 202);
+  CHECK(pagerduty.alerts().size() == 3);
+
+  std::this_thread::sleep_for(1100ms);
+  CHECK(trigger(receiver, 3).status == 202);
+  CHECK(pagerduty.alerts().size() == 4);
+
+  pagerduty.fail_next(1, 503);
+  const http_response unavailable = trigger(receiver, 4);
+  CHECK(unavailable.status == 503);
+  CHECK_FALSE(warden::sink::pagerduty_answer(unavailable).permanent);
+  CHECK(warden::sink::classify(unavailable, absl::Now()).outcome == retry_outcome::retry);
+  CHECK(pagerduty.alerts().size() == 4);
+  CHECK(trigger(receiver, 4).status == 202);
+  CHECK(pagerduty.alerts().size() == 5);
+  CHECK(pagerduty.rate_limited() == 1);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "sink_process.hpp"
+#include "sink_client.hpp"
 
 namespace {
 

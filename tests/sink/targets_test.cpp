@@ -1,7 +1,10 @@
 // The targets' pure parts against the protocol fixtures (tests/fixtures/webhooks/outbound):
 // YouTrack request builders reproduce the fixtures as JSON documents, parsers read the
 // fixture answers; the ticket's text (templates, summary, description, comments); the
-// Standard Webhooks test vector and GitHub's signature check.
+// Standard Webhooks test vector and GitHub's signature check. Then the receivers: Slack
+// messages and PagerDuty events against their fixtures (field by field where a snapshot
+// can reproduce the fixture's values), their answers, Slack's escaping and limits,
+// signed generic webhook events, and secrets that appear only where they must.
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -17,8 +20,12 @@
 
 #include "absl/status/status.h"
 #include "server/alerting_config.hpp"
+#include "targets/notification.hpp"
+#include "targets/pagerduty.hpp"
 #include "targets/signing.hpp"
+#include "targets/slack.hpp"
 #include "targets/ticket_text.hpp"
+#include "targets/webhook.hpp"
 #include "targets/youtrack.hpp"
 
 namespace {
@@ -626,4 +633,778 @@ TEST_CASE("constant time comparison") {
   CHECK(!warden::sink::constant_time_equal("s3cret-token", "s3cret-token "));
   CHECK(!warden::sink::constant_time_equal("", "x"));
   CHECK(warden::sink::constant_time_equal("", ""));
+}
+
+// ---- Receivers: Slack, PagerDuty, generic webhooks ----
+
+namespace {
+
+using warden::sink::notification;
+using warden::sink::notified_issue;
+using warden::sink::pagerduty_receiver;
+using warden::sink::receiver_verdict;
+using warden::sink::slack_receiver;
+using warden::sink::webhook_receiver;
+
+constexpr std::string_view kSlackWebhookUrl =
+    "https://hooks.slack.com/services/T0WARDEN/B0WARDEN/sl4ckW3bh00kS3cr3t";
+constexpr std::string_view kSlackWebhookSecretPart = "sl4ckW3bh00kS3cr3t";
+constexpr std::string_view kRoutingKey = "e93facc04764012d7bfb002500d5d1a6";  // the fixtures'
+constexpr std::string_view kTicketUrl = "https://youtrack.example.internal/issue/OPS-1532";
+constexpr std::string_view kGroupLink =
+    "https://warden.example.internal/api/0/issues?team=team-payments&status=unresolved";
+// The Standard Webhooks spec's test vector.
+constexpr std::string_view kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr std::string_view kWebhookMessageId = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+constexpr std::int64_t kWebhookTimestamp = 1614265330;  // 2021-02-25T15:02:10Z
+
+std::string str(const rapidjson::Value& value) {
+  REQUIRE(value.IsString());
+  return {value.GetString(), value.GetStringLength()};
+}
+
+// Whether `text` is well-formed UTF-8 (no character cut in two).
+bool valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead < 0x80             ? 1
+                               : (lead & 0xE0) == 0xC0 ? 2
+                               : (lead & 0xF0) == 0xE0 ? 3
+                               : (lead & 0xF8) == 0xF0 ? 4
+                                                       : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (std::size_t j = i + 1; j < i + length; ++j) {
+      if ((static_cast<unsigned char>(text[j]) & 0xC0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+std::size_t occurrences(std::string_view text, std::string_view part) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(part); at != std::string_view::npos;
+       at = text.find(part, at + part.size())) {
+    ++count;
+  }
+  return count;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The issue of the fixtures as receivers see it: first seen at the fixtures' millisecond.
+ticket_snapshot receiver_snapshot() {
+  ticket_snapshot snapshot = fixture_snapshot();
+  snapshot.first_seen_ms = 1741943561512;  // 2025-03-14T09:12:41.512Z
+  return snapshot;
+}
+
+// The Slack fixture's issue: its culprit line is the fixture's second line.
+notified_issue slack_fixture_issue() {
+  ticket_snapshot snapshot = receiver_snapshot();
+  snapshot.culprit = "5xx ratio 7.4% over 5m on checkout-api";
+  return {snapshot, "first_seen", "OPS-1532", std::string(kTicketUrl)};
+}
+
+notification group_of(std::vector<notified_issue> issues) {
+  notification message;
+  message.receiver = "payments-slack";
+  message.group_key = R"({}/{team="team-payments"}:{issue="42"})";
+  message.group_labels = {{"team", "team-payments"}, {"issue", "42"}};
+  message.issues = std::move(issues);
+  message.link = std::string(kGroupLink);
+  return message;
+}
+
+// `count` issues of team-payments, OPS-1... with ids 1...
+std::vector<notified_issue> many_issues(int count) {
+  std::vector<notified_issue> issues;
+  for (int i = 1; i <= count; ++i) {
+    notified_issue issue = slack_fixture_issue();
+    issue.issue.issue_id = i;
+    issue.issue.title = "Failure " + std::to_string(i);
+    issue.issue.level = i == 1 ? "fatal" : "error";
+    issue.ticket_key = "OPS-" + std::to_string(i);
+    issue.ticket_url = "https://youtrack.example.internal/issue/OPS-" + std::to_string(i);
+    issues.push_back(issue);
+  }
+  return issues;
+}
+
+slack_receiver slack_config() {
+  slack_receiver receiver;
+  receiver.webhook_url = secret(std::string(kSlackWebhookUrl));
+  return receiver;
+}
+
+rapidjson::Document slack_body(const notification& message) {
+  const http_request request = warden::sink::slack_message(slack_config(), message);
+  rapidjson::Document body = parse(request.body);
+  REQUIRE(body["blocks"].IsArray());
+  CHECK(body["blocks"].Size() <= 50);
+  return body;
+}
+
+// The PagerDuty fixture's issue: no culprit (its class is the title), environment
+// "prod", 2 events.
+notified_issue pagerduty_fixture_issue() {
+  ticket_snapshot snapshot = receiver_snapshot();
+  snapshot.culprit.clear();
+  snapshot.environment = "prod";
+  snapshot.event_count = 2;
+  return {snapshot, "first_seen", "OPS-1532", std::string(kTicketUrl)};
+}
+
+pagerduty_receiver pagerduty_config() {
+  pagerduty_receiver receiver;
+  receiver.routing_key = secret(std::string(kRoutingKey));
+  receiver.source = "{product}-api.{environment}";  // the fixture's "checkout-api.prod"
+  return receiver;
+}
+
+rapidjson::Document trigger_body(const pagerduty_receiver& receiver, const notified_issue& issue) {
+  auto request = warden::sink::pagerduty_trigger(receiver, issue);
+  REQUIRE_MESSAGE(request.ok(), request.status().ToString());
+  return parse(request->body);
+}
+
+http_response answer(int status, std::string body) {
+  http_response response;
+  response.status = status;
+  response.body = std::move(body);
+  response.request_sent = true;
+  return response;
+}
+
+webhook_receiver webhook_config() {
+  webhook_receiver receiver;
+  receiver.url = "https://hooks.example.internal/warden";
+  receiver.secrets = {secret(std::string(kWebhookSecret))};
+  return receiver;
+}
+
+}  // namespace
+
+TEST_CASE("slack message reproduces the fixture for one issue") {
+  const http_request request =
+      warden::sink::slack_message(slack_config(), group_of({slack_fixture_issue()}));
+  CHECK(request.method == "POST");
+  CHECK(request.url == kSlackWebhookUrl);
+  CHECK(header(request, "Content-Type") == "application/json");
+
+  const rapidjson::Document actual = parse(request.body);
+  const rapidjson::Document expected = parse(read_fixture("slack_incoming_webhook_message.json"));
+  check_same_json(actual["text"], expected["text"]);
+  const rapidjson::Value& blocks = actual["blocks"];
+  REQUIRE(blocks.Size() == 3);
+  check_same_json(blocks[0], expected["blocks"][0]);  // the header
+
+  const rapidjson::Value& section = blocks[1];
+  const rapidjson::Value& fixture_section = expected["blocks"][1];
+  check_same_json(section["type"], fixture_section["type"]);
+  check_same_json(section["text"], fixture_section["text"]);
+  REQUIRE(section["fields"].Size() == 2);
+  // The fixture's Source is the monitor that alerted ("alertmanager"); an issue's source
+  // in Warden is its environment.
+  CHECK(str(section["fields"][0]["type"]) == "mrkdwn");
+  CHECK(str(section["fields"][0]["text"]) == "*Source*\nproduction");
+  check_same_json(section["fields"][1], fixture_section["fields"][1]);  // First seen
+
+  // The context adds a link to the issue in Warden to the fixture's incident key.
+  const rapidjson::Value& context = blocks[2];
+  check_same_json(context["type"], expected["blocks"][2]["type"]);
+  REQUIRE(context["elements"].Size() == 2);
+  check_same_json(context["elements"][0], expected["blocks"][2]["elements"][0]);
+  CHECK(str(context["elements"][1]["text"]) ==
+        "<https://warden.example.internal/api/0/issues/42|Open in Warden>");
+}
+
+TEST_CASE("slack message variants: severity, regressed, resolved, no ticket, several issues") {
+  notified_issue regressed = slack_fixture_issue();
+  regressed.reason = "regressed";
+  rapidjson::Document body = slack_body(group_of({regressed}));
+  CHECK(str(body["text"]) ==
+        ":red_circle: CRITICAL regressed OPS-1532 [team-payments][backend][checkout] High error "
+        "rate");
+  CHECK(str(body["blocks"][0]["text"]["text"]) == "CRITICAL regressed: High error rate (checkout)");
+  CHECK(contains(str(body["blocks"][1]["text"]["text"]),
+                 "|OPS-1532>* regressed for *team-payments* / backend / checkout"));
+
+  notified_issue resolved = slack_fixture_issue();
+  resolved.reason = "resolved";
+  notification resolved_group = group_of({resolved});
+  resolved_group.resolved = true;
+  body = slack_body(resolved_group);
+  CHECK(str(body["text"]) ==
+        ":white_check_mark: resolved OPS-1532 [team-payments][backend][checkout] High error rate");
+  CHECK(str(body["blocks"][0]["text"]["text"]) == "RESOLVED: High error rate (checkout)");
+  CHECK(contains(str(body["blocks"][1]["text"]["text"]), "|OPS-1532>* resolved for"));
+
+  notified_issue error = slack_fixture_issue();
+  error.issue.level = "error";
+  error.issue.product.clear();
+  body = slack_body(group_of({error}));
+  CHECK(str(body["text"]) ==
+        ":large_orange_circle: ERROR OPS-1532 [team-payments][backend] High error rate");
+  CHECK(str(body["blocks"][0]["text"]["text"]) == "ERROR: High error rate");
+  notified_issue warning = slack_fixture_issue();
+  warning.issue.level = "warning";
+  CHECK(str(slack_body(group_of({warning}))["blocks"][0]["text"]["text"]) ==
+        "WARNING: High error rate (checkout)");
+
+  // Without a ticket the issue in Warden is the reference; without an environment or
+  // first seen, no fields.
+  notified_issue no_ticket = slack_fixture_issue();
+  no_ticket.ticket_key.clear();
+  no_ticket.ticket_url.clear();
+  no_ticket.issue.environment.clear();
+  no_ticket.issue.first_seen_ms = 0;
+  no_ticket.reason = "seen_more_than";
+  body = slack_body(group_of({no_ticket}));
+  CHECK(str(body["text"]) ==
+        ":red_circle: CRITICAL [team-payments][backend][checkout] High error rate");
+  CHECK(str(body["blocks"][1]["text"]["text"]) ==
+        "*<https://warden.example.internal/api/0/issues/42|#42>* seen more often than its rule "
+        "allows for *team-payments* / backend / checkout\n5xx ratio 7.4% over 5m on checkout-api");
+  CHECK_FALSE(body["blocks"][1].HasMember("fields"));
+
+  // Several issues: counted in the header, each section names its issue, the worst
+  // severity leads.
+  body = slack_body(group_of(many_issues(3)));
+  CHECK(str(body["text"]) == ":red_circle: CRITICAL 3 issues for team-payments");
+  CHECK(str(body["blocks"][0]["text"]["text"]) == "CRITICAL: 3 issues for team-payments");
+  REQUIRE(body["blocks"].Size() == 1 + 3 * 2);
+  for (rapidjson::SizeType i = 0; i < 3; ++i) {
+    const std::string text = str(body["blocks"][1 + 2 * i]["text"]["text"]);
+    CAPTURE(text);
+    const std::string number = std::to_string(i + 1);
+    CHECK(text.rfind("Failure " + number + "\n*<https://youtrack.example.internal/issue/OPS-" +
+                         number + "|OPS-" + number + ">* opened for *team-payments*",
+                     0) == 0);
+    CHECK(str(body["blocks"][2 + 2 * i]["type"]) == "context");
+  }
+  std::vector<notified_issue> errors = many_issues(2);
+  errors[0].issue.level = "warning";
+  errors[1].issue.level = "error";
+  errors[1].issue.team = "team-search";
+  notification mixed = group_of(errors);
+  mixed.group_labels.clear();  // the team comes from the issues when they share one
+  CHECK(str(slack_body(mixed)["blocks"][0]["text"]["text"]) == "ERROR: 2 issues");
+  errors[1].issue.team = "team-payments";
+  mixed.issues = errors;
+  CHECK(str(slack_body(mixed)["blocks"][0]["text"]["text"]) == "ERROR: 2 issues for team-payments");
+}
+
+TEST_CASE("slack escapes ampersands and angle brackets and keeps within Slack's limits") {
+  notified_issue issue = slack_fixture_issue();
+  issue.issue.title = "Null <ptr> & co\nsecond line";
+  issue.issue.culprit = "vector<int>::at & friends";
+  issue.issue.team = "r&d";
+  issue.ticket_url = "https://tracker.example/issue?id=1&view=a|b>";
+  rapidjson::Document body = slack_body(group_of({issue}));
+  CHECK(str(body["text"]) ==
+        ":red_circle: CRITICAL OPS-1532 [r&amp;d][backend][checkout] Null &lt;ptr&gt; &amp; co "
+        "second line");
+  // plain_text is not mrkdwn: nothing to escape there.
+  CHECK(str(body["blocks"][0]["text"]["text"]) ==
+        "CRITICAL: Null <ptr> & co second line (checkout)");
+  CHECK(str(body["blocks"][1]["text"]["text"]) ==
+        "*<https://tracker.example/issue?id=1&amp;view=a%7Cb%3E|OPS-1532>* opened for *r&amp;d* / "
+        "backend / checkout\nvector&lt;int&gt;::at &amp; friends");
+
+  // A long multi-byte title: the header stays within 150 bytes, cut between characters.
+  notified_issue long_title = slack_fixture_issue();
+  long_title.issue.title.clear();
+  for (int i = 0; i < 400; ++i) long_title.issue.title += "\xC3\xA9";  // "é"
+  body = slack_body(group_of({long_title}));
+  const std::string header_text = str(body["blocks"][0]["text"]["text"]);
+  CHECK(header_text.size() <= 150);
+  CHECK(valid_utf8(header_text));
+  CHECK(header_text.rfind("CRITICAL: \xC3\xA9\xC3\xA9", 0) == 0);
+  CHECK(header_text.substr(header_text.size() - 3) == "\xE2\x80\xA6");
+
+  // A culprit of 5000 '&': the section stays within 3000 bytes and is cut between
+  // entities, never inside one.
+  notified_issue long_culprit = slack_fixture_issue();
+  long_culprit.issue.culprit = std::string(5000, '&');
+  body = slack_body(group_of({long_culprit}));
+  const std::string section = str(body["blocks"][1]["text"]["text"]);
+  CHECK(section.size() <= 3000);
+  const std::vector<std::string> lines = lines_of(section);
+  REQUIRE(lines.size() == 2);
+  const std::string culprit = lines[1];
+  REQUIRE(culprit.size() > 3);
+  CHECK(culprit.substr(culprit.size() - 3) == "\xE2\x80\xA6");
+  const std::string entities = culprit.substr(0, culprit.size() - 3);
+  CHECK(entities.size() % 5 == 0);
+  CHECK(occurrences(entities, "&amp;") * 5 == entities.size());
+  CHECK(entities.size() >= 500);
+}
+
+TEST_CASE("slack shows at most 20 issues then and N more with the group's link") {
+  for (const int count : {20, 21, 25, 200}) {
+    CAPTURE(count);
+    rapidjson::Document body = slack_body(group_of(many_issues(count)));
+    const rapidjson::Value& blocks = body["blocks"];
+    const std::string request_body = serialize(body);
+    CHECK(contains(request_body, "|OPS-20>"));
+    CHECK_FALSE(contains(request_body, "|OPS-21>"));
+    if (count == 20) {
+      CHECK(blocks.Size() == 1 + 20 * 2);
+      continue;
+    }
+    REQUIRE(blocks.Size() == 1 + 20 * 2 + 1);
+    CHECK(str(blocks[blocks.Size() - 1]["text"]["text"]) ==
+          "and " + std::to_string(count - 20) +
+              " more: <https://warden.example.internal/api/0/issues?team=team-payments&amp;"
+              "status=unresolved|all " +
+              std::to_string(count) + " issues in Warden>");
+  }
+}
+
+TEST_CASE("slack summary lists the held back notifications in one message") {
+  notified_issue resolved_issue = many_issues(2)[1];
+  resolved_issue.reason = "resolved";
+  notification resolved = group_of({resolved_issue});
+  resolved.resolved = true;
+  const std::vector<notification> held_back{group_of({slack_fixture_issue()}), resolved,
+                                            group_of(many_issues(3))};
+  const http_request request = warden::sink::slack_summary(slack_config(), held_back);
+  CHECK(request.url == kSlackWebhookUrl);
+  CHECK(header(request, "Content-Type") == "application/json");
+  const rapidjson::Document body = parse(request.body);
+  CHECK(str(body["text"]) == "3 notifications held back");
+  REQUIRE(body["blocks"].Size() == 2);
+  CHECK(str(body["blocks"][0]["type"]) == "header");
+  CHECK(str(body["blocks"][0]["text"]["text"]) == "3 notifications held back");
+  const std::vector<std::string> lines = lines_of(str(body["blocks"][1]["text"]["text"]));
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] ==
+        "\xE2\x80\xA2 :red_circle: CRITICAL <https://youtrack.example.internal/issue/OPS-1532|"
+        "OPS-1532> [team-payments][backend][checkout] High error rate");
+  CHECK(lines[1] ==
+        "\xE2\x80\xA2 :white_check_mark: resolved <https://youtrack.example.internal/issue/OPS-2|"
+        "OPS-2> [team-payments][backend][checkout] Failure 2");
+  CHECK(lines[2] ==
+        "\xE2\x80\xA2 :red_circle: CRITICAL <https://warden.example.internal/api/0/issues?"
+        "team=team-payments&amp;status=unresolved|3 issues for team-payments>");
+
+  CHECK(str(parse(warden::sink::slack_summary(slack_config(), {resolved}).body)["text"]) ==
+        "1 notification held back");
+
+  // Far more than 50 blocks' worth: sections up to 3000 bytes, then "and N more".
+  const std::vector<notification> flood(2000, group_of({slack_fixture_issue()}));
+  const rapidjson::Document big = parse(warden::sink::slack_summary(slack_config(), flood).body);
+  const rapidjson::Value& blocks = big["blocks"];
+  CHECK(blocks.Size() == 50);
+  std::size_t listed = 0;
+  for (rapidjson::SizeType i = 1; i + 1 < blocks.Size(); ++i) {
+    CHECK(str(blocks[i]["type"]) == "section");
+    const std::string text = str(blocks[i]["text"]["text"]);
+    CHECK(text.size() <= 3000);
+    listed += lines_of(text).size();
+  }
+  const rapidjson::Value& more = blocks[blocks.Size() - 1];
+  CHECK(str(more["type"]) == "context");
+  CHECK(str(more["elements"][0]["text"]) == "and " + std::to_string(2000 - listed) + " more");
+  CHECK(listed > 48);
+}
+
+TEST_CASE("slack answers: ok, broken webhooks, permanent and retryable errors") {
+  const receiver_verdict ok = warden::sink::slack_answer(answer(200, "ok"));
+  CHECK(ok.ok);
+  CHECK_FALSE(ok.permanent);
+  CHECK_FALSE(ok.broken);
+  CHECK(ok.error.empty());
+  CHECK(warden::sink::slack_answer(answer(200, "ok\n")).ok);
+
+  // A 200 that is not Slack's "ok" (a proxy's login page, say) is no delivery.
+  const receiver_verdict other = warden::sink::slack_answer(answer(200, "<html>Sign in</html>"));
+  CHECK_FALSE(other.ok);
+  CHECK(other.permanent);
+  CHECK_FALSE(other.broken);
+  CHECK(other.error == "HTTP 200: <html>Sign in</html>");
+
+  for (const auto& status_and_body :
+       std::vector<std::pair<int, std::string>>{{404, "no_service"},
+                                                {404, "channel_not_found"},
+                                                {410, "channel_is_archived"},
+                                                {403, "invalid_token"},
+                                                {403, "action_prohibited"},
+                                                {404, ""},
+                                                {400, "no_team"}}) {
+    const int status = status_and_body.first;
+    const std::string& body = status_and_body.second;
+    CAPTURE(status);
+    CAPTURE(body);
+    const receiver_verdict broken = warden::sink::slack_answer(answer(status, body));
+    CHECK_FALSE(broken.ok);
+    CHECK(broken.permanent);
+    CHECK(broken.broken);
+    CHECK(contains(broken.error, "HTTP " + std::to_string(status)));
+    CHECK(contains(broken.error, body.empty() ? "(empty body)" : body));
+  }
+
+  for (const std::string body : {"invalid_payload", "invalid_blocks", "user_not_found"}) {
+    const receiver_verdict invalid = warden::sink::slack_answer(answer(400, body));
+    CHECK_FALSE(invalid.ok);
+    CHECK(invalid.permanent);
+    CHECK_FALSE(invalid.broken);
+    CHECK(invalid.error == "HTTP 400: " + body);
+  }
+
+  for (const auto& status_and_body : std::vector<std::pair<int, std::string>>{
+           {429, "rate_limited"}, {500, "rollup_error"}, {503, ""}, {408, ""}}) {
+    const int status = status_and_body.first;
+    const std::string& body = status_and_body.second;
+    CAPTURE(status);
+    const receiver_verdict later = warden::sink::slack_answer(answer(status, body));
+    CHECK_FALSE(later.ok);
+    CHECK_FALSE(later.permanent);
+    CHECK_FALSE(later.broken);
+    CHECK(contains(later.error, std::to_string(status)));
+  }
+  CHECK(warden::sink::slack_answer(answer(503, "")).error == "HTTP 503 (empty body)");
+
+  http_response refused;
+  refused.error = "Connection refused";
+  const receiver_verdict none = warden::sink::slack_answer(refused);
+  CHECK_FALSE(none.ok);
+  CHECK_FALSE(none.permanent);
+  CHECK(none.error == "no answer from Slack: Connection refused");
+}
+
+TEST_CASE("pagerduty dedup key is the issue's, whatever its counts") {
+  const ticket_snapshot issue = receiver_snapshot();
+  CHECK(warden::sink::pagerduty_dedup_key(issue) == "warden:team-payments:am:c6110dd6075a4fcb");
+  ticket_snapshot later = issue;
+  later.event_count = 99999;
+  later.level = "error";
+  later.title = "Renamed";
+  later.last_seen_ms += 3600000;
+  CHECK(warden::sink::pagerduty_dedup_key(later) == warden::sink::pagerduty_dedup_key(issue));
+  ticket_snapshot other = issue;
+  other.incident_key = "wd:1:00ff00ff00ff00ff";
+  CHECK(warden::sink::pagerduty_dedup_key(other) == "warden:team-payments:wd:1:00ff00ff00ff00ff");
+
+  ticket_snapshot long_team = issue;
+  long_team.team.clear();
+  for (int i = 0; i < 200; ++i) long_team.team += "\xC3\xA9";
+  const std::string key = warden::sink::pagerduty_dedup_key(long_team);
+  CHECK(key.size() <= warden::sink::kPagerdutyMaxDedupKeyBytes);
+  CHECK(key.size() >= warden::sink::kPagerdutyMaxDedupKeyBytes - 1);
+  CHECK(valid_utf8(key));
+  CHECK(key.rfind("warden:\xC3\xA9", 0) == 0);
+  CHECK(key.substr(key.size() - 20) == ":am:c6110dd6075a4fcb");
+}
+
+TEST_CASE("pagerduty trigger matches the fixture where a snapshot can reproduce it") {
+  auto request = warden::sink::pagerduty_trigger(pagerduty_config(), pagerduty_fixture_issue());
+  REQUIRE_MESSAGE(request.ok(), request.status().ToString());
+  CHECK(request->method == "POST");
+  CHECK(request->url == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(header(*request, "Content-Type") == "application/json");
+  CHECK_FALSE(has_header(*request, "Authorization"));
+
+  const rapidjson::Document actual = parse(request->body);
+  const rapidjson::Document expected = parse(read_fixture("pagerduty_trigger.json"));
+  check_same_json(actual["routing_key"], expected["routing_key"]);
+  check_same_json(actual["event_action"], expected["event_action"]);
+  // The fixture's keys start "sink:", Warden's "warden:"; the rest is the same.
+  CHECK(str(expected["dedup_key"]).rfind("sink:", 0) == 0);
+  CHECK(str(actual["dedup_key"]) == "warden:" + str(expected["dedup_key"]).substr(5));
+
+  const rapidjson::Value& payload = actual["payload"];
+  for (const auto& member : expected["payload"].GetObject()) {
+    const std::string name = member.name.GetString();
+    CAPTURE(name);
+    REQUIRE(payload.HasMember(name.c_str()));
+    if (name == "custom_details") continue;
+    check_same_json(payload[name.c_str()], member.value);
+  }
+  // custom_details: the fixture's, plus release, environment and the issue in Warden.
+  const rapidjson::Value& details = payload["custom_details"];
+  for (const auto& member : expected["payload"]["custom_details"].GetObject()) {
+    const std::string name = member.name.GetString();
+    CAPTURE(name);
+    REQUIRE(details.HasMember(name.c_str()));
+    check_same_json(details[name.c_str()], member.value);
+  }
+  CHECK(str(details["release"]) == "shop@1.4.3");
+  CHECK(str(details["environment"]) == "prod");
+  CHECK(str(details["warden_issue"]) == "https://warden.example.internal/api/0/issues/42");
+  CHECK(details.MemberCount() == expected["payload"]["custom_details"].MemberCount() + 3);
+  CHECK(payload.MemberCount() == expected["payload"].MemberCount());
+
+  // The fixture's client is "incident-sink"; its link a runbook, which Warden does not
+  // know: Warden links the ticket and the issue.
+  CHECK(str(actual["client"]) == "warden-sink");
+  check_same_json(actual["client_url"], expected["client_url"]);
+  const rapidjson::Document links = parse(
+      R"([{"href":"https://youtrack.example.internal/issue/OPS-1532","text":"OPS-1532"},)"
+      R"({"href":"https://warden.example.internal/api/0/issues/42","text":"Warden issue 42"}])");
+  check_same_json(actual["links"], links);
+}
+
+TEST_CASE("pagerduty trigger: severity by level, the source template, missing values") {
+  pagerduty_receiver receiver = pagerduty_config();
+  const auto severity_of = [&](const std::string& level) {
+    notified_issue issue = pagerduty_fixture_issue();
+    issue.issue.level = level;
+    return str(trigger_body(receiver, issue)["payload"]["severity"]);
+  };
+  CHECK(severity_of("fatal") == "critical");
+  CHECK(severity_of("error") == "error");
+  CHECK(severity_of("warning") == "warning");
+  CHECK(severity_of("info") == "info");
+  CHECK(severity_of("debug") == "info");
+  CHECK(severity_of("nonsense") == "error");
+  receiver.severity = {"info", "info", "info", "critical", "critical"};
+  CHECK(severity_of("error") == "critical");
+  CHECK(severity_of("warning") == "info");
+
+  receiver.severity[4] = "urgent";
+  auto invalid = warden::sink::pagerduty_trigger(receiver, pagerduty_fixture_issue());
+  REQUIRE_FALSE(invalid.ok());
+  CHECK(invalid.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(contains(message_of(invalid.status()), "\"urgent\" for level fatal"));
+
+  receiver = pagerduty_config();
+  receiver.source = "{product}.{environment}";  // the default
+  notified_issue issue = pagerduty_fixture_issue();
+  CHECK(str(trigger_body(receiver, issue)["payload"]["source"]) == "checkout.prod");
+  issue.issue.product.clear();
+  CHECK(str(trigger_body(receiver, issue)["payload"]["source"]) == "prod");
+  issue.issue.environment.clear();
+  CHECK(str(trigger_body(receiver, issue)["payload"]["source"]) == "warden");
+  receiver.source = "{service}";
+  auto bad_template = warden::sink::pagerduty_trigger(receiver, issue);
+  REQUIRE_FALSE(bad_template.ok());
+  CHECK(contains(message_of(bad_template.status()), "unknown variable {service}"));
+
+  // No ticket, a culprit, no owner, no first seen: the issue in Warden is the client URL
+  // and the only link, the culprit is the class, and what is unknown is left out.
+  notified_issue bare = pagerduty_fixture_issue();
+  bare.ticket_key.clear();
+  bare.ticket_url.clear();
+  bare.issue.culprit = "checkout.api.charge";
+  bare.issue.team.clear();
+  bare.issue.function.clear();
+  bare.issue.product.clear();
+  bare.issue.first_seen_ms = 0;
+  const rapidjson::Document body = trigger_body(pagerduty_config(), bare);
+  CHECK(str(body["dedup_key"]) == "warden::am:c6110dd6075a4fcb");
+  CHECK(str(body["payload"]["summary"]) == "High error rate");
+  CHECK(str(body["payload"]["class"]) == "checkout.api.charge");
+  CHECK(str(body["payload"]["source"]) == "api.prod");
+  for (const char* absent : {"timestamp", "component", "group"}) {
+    CAPTURE(absent);
+    CHECK_FALSE(body["payload"].HasMember(absent));
+  }
+  for (const char* absent : {"function", "tracker_issue", "first_seen"}) {
+    CAPTURE(absent);
+    CHECK_FALSE(body["payload"]["custom_details"].HasMember(absent));
+  }
+  CHECK(str(body["client_url"]) == "https://warden.example.internal/api/0/issues/42");
+  REQUIRE(body["links"].Size() == 1);
+  CHECK(str(body["links"][0]["text"]) == "Warden issue 42");
+
+  // A long title: the summary stays within PagerDuty's 1024 characters.
+  notified_issue long_title = pagerduty_fixture_issue();
+  long_title.issue.title = std::string(3000, 'x');
+  CHECK(str(trigger_body(pagerduty_config(), long_title)["payload"]["summary"]).size() <= 1024);
+}
+
+TEST_CASE("pagerduty resolve is exactly the fixture") {
+  const std::string fixture = read_fixture("pagerduty_resolve.json");
+  const rapidjson::Document expected = parse(fixture);
+  const http_request request =
+      warden::sink::pagerduty_resolve(pagerduty_config(), str(expected["dedup_key"]));
+  CHECK(request.method == "POST");
+  CHECK(request.url == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(header(request, "Content-Type") == "application/json");
+  check_same_json(parse(request.body), expected);
+  CHECK(request.body == serialize(expected));  // the fixture's members, in its order
+
+  pagerduty_receiver eu = pagerduty_config();
+  eu.url = "https://events.eu.pagerduty.com/v2/enqueue";
+  CHECK(warden::sink::pagerduty_resolve(eu, "k").url == eu.url);
+}
+
+TEST_CASE("pagerduty answers on the fixtures") {
+  const receiver_verdict accepted =
+      warden::sink::pagerduty_answer(answer(202, read_fixture("pagerduty_response_202.json")));
+  CHECK(accepted.ok);
+  CHECK_FALSE(accepted.permanent);
+  CHECK(accepted.error.empty());
+
+  const receiver_verdict invalid =
+      warden::sink::pagerduty_answer(answer(400, read_fixture("pagerduty_response_400.json")));
+  CHECK_FALSE(invalid.ok);
+  CHECK(invalid.permanent);
+  CHECK_FALSE(invalid.broken);
+  CHECK(invalid.error ==
+        "HTTP 400 invalid event: Event object is invalid; 'payload.severity' is invalid (must "
+        "be one of: critical, error, warning, info)");
+  const receiver_verdict not_json = warden::sink::pagerduty_answer(answer(400, "bad\nrequest"));
+  CHECK(not_json.permanent);
+  CHECK(not_json.error == "HTTP 400: bad request");
+
+  // The rest is the retry policy's: 429 and 5xx are retried, other 4xx fail there.
+  for (const int status : {429, 500, 502, 503, 404, 413}) {
+    CAPTURE(status);
+    const receiver_verdict later = warden::sink::pagerduty_answer(answer(
+        status,
+        R"({"status":"throttle event","message":"Requests for this service are arriving too quickly"})"));
+    CHECK_FALSE(later.ok);
+    CHECK_FALSE(later.permanent);
+    CHECK(contains(later.error, "HTTP " + std::to_string(status) + " throttle event"));
+  }
+  http_response timed_out;
+  timed_out.error = "Timeout was reached";
+  timed_out.request_sent = true;
+  const receiver_verdict none = warden::sink::pagerduty_answer(timed_out);
+  CHECK_FALSE(none.ok);
+  CHECK_FALSE(none.permanent);
+  CHECK(none.error == "no answer from PagerDuty: Timeout was reached");
+}
+
+TEST_CASE("webhook event carries the group and is signed over its exact body") {
+  notification message = group_of({slack_fixture_issue()});
+  message.receiver = "ops-hook";
+  auto request =
+      warden::sink::webhook_event(webhook_config(), message, kWebhookMessageId, kWebhookTimestamp);
+  REQUIRE_MESSAGE(request.ok(), request.status().ToString());
+  CHECK(request->method == "POST");
+  CHECK(request->url == "https://hooks.example.internal/warden");
+  CHECK(header(*request, "Content-Type") == "application/json");
+  CHECK(header(*request, "webhook-id") == kWebhookMessageId);
+  CHECK(header(*request, "Idempotency-Key") == kWebhookMessageId);
+  CHECK(header(*request, "webhook-timestamp") == "1614265330");
+
+  // The receiver's check: the signature over "<id>.<timestamp>.<body>" with the shared
+  // secret (whose HMAC the spec's test vector pins in the signing test).
+  const std::string signature = header(*request, "webhook-signature");
+  CHECK(signature.rfind("v1,", 0) == 0);
+  CHECK(signature == *warden::sink::standard_webhook_signature(
+                         {secret(std::string(kWebhookSecret))}, kWebhookMessageId,
+                         kWebhookTimestamp, request->body));
+  std::string tampered = request->body;
+  tampered.replace(tampered.find("fatal"), 5, "error");
+  CHECK(signature !=
+        *warden::sink::standard_webhook_signature({secret(std::string(kWebhookSecret))},
+                                                  kWebhookMessageId, kWebhookTimestamp, tampered));
+
+  const rapidjson::Document expected = parse(R"({
+    "type": "issue.alert",
+    "timestamp": "2021-02-25T15:02:10Z",
+    "data": {
+      "receiver": "ops-hook",
+      "group_key": "{}/{team=\"team-payments\"}:{issue=\"42\"}",
+      "labels": {"team": "team-payments", "issue": "42"},
+      "link": "https://warden.example.internal/api/0/issues?team=team-payments&status=unresolved",
+      "issues": [{
+        "id": 42,
+        "title": "High error rate",
+        "culprit": "5xx ratio 7.4% over 5m on checkout-api",
+        "owner": {"team": "team-payments", "function": "backend", "product": "checkout"},
+        "level": "fatal",
+        "environment": "production",
+        "counts": {"events": 1234, "users": 56},
+        "first_seen": "2025-03-14T09:12:41Z",
+        "last_seen": "2025-03-14T09:27:03Z",
+        "incident_key": "am:c6110dd6075a4fcb",
+        "ticket": {"key": "OPS-1532", "url": "https://youtrack.example.internal/issue/OPS-1532"},
+        "rule": "prod-errors",
+        "reason": "first_seen",
+        "link": "https://warden.example.internal/api/0/issues/42"
+      }]
+    }
+  })");
+  check_same_json(parse(request->body), expected);
+
+  // Resolved, without a ticket, signed with two secrets during a rotation.
+  notified_issue no_ticket = slack_fixture_issue();
+  no_ticket.ticket_key.clear();
+  no_ticket.ticket_url.clear();
+  no_ticket.reason = "resolved";
+  no_ticket.issue.first_seen_ms = 0;
+  message.issues = {no_ticket};
+  message.resolved = true;
+  webhook_receiver rotating = webhook_config();
+  rotating.secrets.push_back(secret("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+  auto resolved = warden::sink::webhook_event(rotating, message, "webhook:ops-hook:7:2", 1);
+  REQUIRE(resolved.ok());
+  const rapidjson::Document body = parse(resolved->body);
+  CHECK(str(body["type"]) == "issue.resolved");
+  CHECK(str(body["timestamp"]) == "1970-01-01T00:00:01Z");
+  CHECK(body["data"]["issues"][0]["ticket"].IsNull());
+  CHECK(body["data"]["issues"][0]["first_seen"].IsNull());
+  CHECK(str(body["data"]["issues"][0]["reason"]) == "resolved");
+  const std::string two = header(*resolved, "webhook-signature");
+  CHECK(occurrences(two, "v1,") == 2);
+  CHECK(two == *warden::sink::standard_webhook_signature(rotating.secrets, "webhook:ops-hook:7:2",
+                                                         1, resolved->body));
+
+  webhook_receiver unsigned_receiver = webhook_config();
+  unsigned_receiver.secrets.clear();
+  auto refused = warden::sink::webhook_event(unsigned_receiver, message, "id", 1);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("receiver secrets appear only where they must") {
+  // Slack: the webhook URL is the request's URL, nowhere else.
+  const notification message = group_of(many_issues(3));
+  for (const http_request& request : {warden::sink::slack_message(slack_config(), message),
+                                      warden::sink::slack_summary(slack_config(), {message})}) {
+    CHECK(request.url == kSlackWebhookUrl);
+    CHECK_FALSE(contains(request.body, kSlackWebhookSecretPart));
+    CHECK_FALSE(contains(request.body, "hooks.slack.com"));
+    for (const auto& name_and_value : request.headers) {
+      const std::string& name = name_and_value.first;
+      const std::string& value = name_and_value.second;
+      CAPTURE(name);
+      CHECK_FALSE(contains(value, kSlackWebhookSecretPart));
+    }
+  }
+
+  // PagerDuty: the routing key once, as the body's routing_key.
+  auto trigger = warden::sink::pagerduty_trigger(pagerduty_config(), pagerduty_fixture_issue());
+  REQUIRE(trigger.ok());
+  for (const http_request& request :
+       {*trigger, warden::sink::pagerduty_resolve(pagerduty_config(), "warden:t:wd:1:00ff")}) {
+    CHECK_FALSE(contains(request.url, kRoutingKey));
+    for (const auto& name_and_value : request.headers) {
+      const std::string& name = name_and_value.first;
+      const std::string& value = name_and_value.second;
+      CAPTURE(name);
+      CHECK_FALSE(contains(value, kRoutingKey));
+    }
+    CHECK(occurrences(request.body, kRoutingKey) == 1);
+    CHECK(str(parse(request.body)["routing_key"]) == kRoutingKey);
+  }
+  pagerduty_receiver bad = pagerduty_config();
+  bad.severity = {"x", "x", "x", "x", "x"};
+  CHECK_FALSE(
+      contains(message_of(warden::sink::pagerduty_trigger(bad, pagerduty_fixture_issue()).status()),
+               kRoutingKey));
+
+  // Webhooks: the signing secret nowhere.
+  auto event = warden::sink::webhook_event(webhook_config(), message, "id-1", 1);
+  REQUIRE(event.ok());
+  const std::string_view key = kWebhookSecret.substr(6);  // without "whsec_"
+  CHECK_FALSE(contains(event->url, key));
+  CHECK_FALSE(contains(event->body, key));
+  for (const auto& name_and_value : event->headers) {
+    const std::string& name = name_and_value.first;
+    const std::string& value = name_and_value.second;
+    CAPTURE(name);
+    CHECK_FALSE(contains(value, key));
+  }
 }

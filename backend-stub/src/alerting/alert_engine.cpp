@@ -83,18 +83,17 @@ absl::StatusOr<std::int64_t> single_int(sqlite_statement& query) {
 
 }  // namespace
 
-std::string incident_key(std::int64_t project_id, std::string_view group_hash) {
-  return fmt::format("wd:{}:{}", project_id, group_hash.substr(0, 16));
-}
-
 absl::StatusOr<std::shared_ptr<alert_engine>> alert_engine::create(alerting_config config) {
   absl::StatusOr<rule_set> rules = rule_set::compile(config.alert_rules);
   if (!rules.ok()) return rules.status();
-  return std::shared_ptr<alert_engine>{new alert_engine{std::move(config), *std::move(rules)}};
+  absl::StatusOr<notifier> notifications = notifier::create(config);
+  if (!notifications.ok()) return notifications.status();
+  return std::shared_ptr<alert_engine>{
+      new alert_engine{std::move(config), *std::move(rules), *std::move(notifications)}};
 }
 
-alert_engine::alert_engine(alerting_config config, rule_set rules)
-    : config_{std::move(config)}, rules_{std::move(rules)} {
+alert_engine::alert_engine(alerting_config config, rule_set rules, notifier notifications)
+    : config_{std::move(config)}, rules_{std::move(rules)}, notifier_{std::move(notifications)} {
   if (rules_.uses_windows()) windows_.emplace(rules_.longest_window(), rules_.uses_users());
 }
 
@@ -148,7 +147,13 @@ absl::Status alert_engine::after_event(sqlite_db& db, const event_record& event,
     if (!fires.ok()) return fires.status();
     if (!*fires) continue;
     for (const rule_action& action : rule.actions) {
-      if (action.what != rule_action::kind::ticket || ticket_asked) continue;
+      if (action.what == rule_action::kind::notify) {
+        absl::StatusOr<bool> grouped = notifier_.notify(db, event, result, rule.id, reason);
+        if (!grouped.ok()) return grouped.status();
+        grouped_ = grouped_ || *grouped;
+        continue;
+      }
+      if (ticket_asked) continue;
       ticket_asked = true;
       WARDEN_RETURN_IF_ERROR(open_ticket(db, event, result, action, rule, reason));
     }
@@ -286,6 +291,21 @@ absl::Status alert_engine::follow_up(sqlite_db& db, std::int64_t issue_id, std::
 
 absl::Status alert_engine::after_status_change(sqlite_db& db, const issue_row& issue,
                                                const status_change& change) {
+  const bool resolving = change.what == status_change::action::resolve ||
+                         change.what == status_change::action::resolve_in_next_release;
+  // The change's own history row tells this change from any other.
+  absl::StatusOr<sqlite_statement*> latest =
+      db.cached("SELECT max(id) FROM issue_activity WHERE issue_id = ?");
+  if (!latest.ok()) return latest.status();
+  (*latest)->bind(1, issue.id);
+  absl::StatusOr<std::int64_t> activity = single_int(**latest);
+  if (!activity.ok()) return activity.status();
+  if (resolving) {
+    absl::StatusOr<bool> resolved = notifier_.resolved(db, issue.id, *activity, change.at_ms);
+    if (!resolved.ok()) return resolved.status();
+    queued_ = queued_ || *resolved;
+    grouped_ = true;
+  }
   if (!config_.escalation) return absl::OkStatus();
   std::string_view kind;
   std::string_view reason;
@@ -305,21 +325,15 @@ absl::Status alert_engine::after_status_change(sqlite_db& db, const issue_row& i
     case status_change::action::unmute:
       return absl::OkStatus();  // as Sentry's tracker sync: muting leaves the ticket alone
   }
-  // The change's own history row tells this change from any other.
-  absl::StatusOr<sqlite_statement*> latest =
-      db.cached("SELECT max(id) FROM issue_activity WHERE issue_id = ?");
-  if (!latest.ok()) return latest.status();
-  (*latest)->bind(1, issue.id);
-  absl::StatusOr<std::int64_t> activity = single_int(**latest);
-  if (!activity.ok()) return activity.status();
   return follow_up(db, issue.id, kind, fmt::format("{}", *activity),
                    intent_json({{"reason", reason}, {"actor", change.actor}}), change.at_ms);
 }
 
 void alert_engine::after_commit() noexcept {
-  if (!queued_) return;
+  if (grouped_ && wake_dispatcher_) wake_dispatcher_();
+  if (queued_ && wake_) wake_();
+  grouped_ = false;
   queued_ = false;
-  if (wake_) wake_();
 }
 
 }  // namespace warden::sink

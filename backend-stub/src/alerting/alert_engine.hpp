@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "alerting/issue_windows.hpp"
+#include "alerting/notifier.hpp"
 #include "alerting/rule_set.hpp"
 #include "server/alerting_config.hpp"
 #include "store/store.hpp"
@@ -36,6 +37,13 @@ class alert_engine final : public write_hooks {
   /// Called after a commit that queued deliveries (on the writer thread): wakes the
   /// delivery worker. Set before the store opens.
   void on_queued(std::function<void()> wake) { wake_ = std::move(wake); }
+  /// Called after a commit that added notifications to groups: wakes the dispatcher,
+  /// which flushes them when due (flush_due()). Set before the store opens.
+  void on_grouped(std::function<void()> wake) { wake_dispatcher_ = std::move(wake); }
+  /// Turns the notification groups due at `now_ms` into outbox rows (a writer job).
+  absl::StatusOr<std::int64_t> flush_due(sqlite_db& db, std::int64_t now_ms) {
+    return notifier_.flush_due(db, now_ms);
+  }
 
   absl::Status after_event(sqlite_db& db, const event_record& event,
                            const write_result& result) override;
@@ -44,7 +52,7 @@ class alert_engine final : public write_hooks {
   void after_commit() noexcept override;
 
  private:
-  alert_engine(alerting_config config, rule_set rules);
+  alert_engine(alerting_config config, rule_set rules, notifier notifications);
   // Records that `rule` fired for the issue unless it did within its action interval;
   // false when it is still quiet.
   absl::StatusOr<bool> record_fire(sqlite_db& db, const alert_rule_config& rule,
@@ -63,13 +71,12 @@ class alert_engine final : public write_hooks {
   alerting_config config_;
   rule_set rules_;
   std::optional<issue_windows> windows_;  // when a rule has a frequency condition
-  std::vector<std::size_t> fired_;        // writer thread: reused by each evaluation
-  bool queued_ = false;                   // writer thread: rows queued since the last commit
+  notifier notifier_;
+  std::vector<std::size_t> fired_;  // writer thread: reused by each evaluation
+  bool queued_ = false;             // writer thread: rows queued since the last commit
+  bool grouped_ = false;            // writer thread: notifications added since then
   std::function<void()> wake_;
+  std::function<void()> wake_dispatcher_;
 };
-
-/// The incident key of an issue: "wd:<project id>:<first 16 hex digits of its group
-/// hash>", stable across restarts, what trackers are searched by.
-[[nodiscard]] std::string incident_key(std::int64_t project_id, std::string_view group_hash);
 
 }  // namespace warden::sink

@@ -1,5 +1,8 @@
 #include "alerting/alerting_service.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <optional>
 #include <utility>
 
 namespace warden::sink {
@@ -22,6 +25,13 @@ alerting_service::alerting_service(alerting_config config, std::shared_ptr<alert
   engine_->on_queued([this] {
     if (delivery_worker* worker = waking_.load()) worker->wake();
   });
+  engine_->on_grouped([this] {
+    {
+      const std::lock_guard<std::mutex> lock{dispatch_mu_};
+      dispatch_woken_ = true;
+    }
+    dispatch_wanted_.notify_one();
+  });
 }
 
 alerting_service::~alerting_service() { stop(); }
@@ -34,7 +44,36 @@ absl::Status alerting_service::start(store& db, std::string public_url) {
   worker_ = std::make_unique<delivery_worker>(db, *client_, std::move(options));
   WARDEN_RETURN_IF_ERROR(worker_->start());
   waking_.store(worker_.get());
+  dispatcher_ = std::thread{[this] { dispatch(); }};
   return absl::OkStatus();
+}
+
+void alerting_service::dispatch() {
+  for (;;) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t queued = 0;
+    const absl::Status flushed = db_->run_in_writer([&](sqlite_db& db) -> absl::Status {
+      absl::StatusOr<std::int64_t> rows = engine_->flush_due(db, now);
+      if (!rows.ok()) return rows.status();
+      queued = *rows;
+      return absl::OkStatus();
+    });
+    if (flushed.ok() && queued > 0) wake();
+    std::optional<std::int64_t> due;
+    static_cast<void>(db_->read([&](sqlite_db& db) -> absl::Status {
+      absl::StatusOr<std::optional<std::int64_t>> next = notifier::next_due_ms(db);
+      if (next.ok()) due = *next;
+      return next.status();
+    }));
+    const std::int64_t wait_ms = std::clamp<std::int64_t>(due ? *due - now : 1000, 1, 1000);
+    std::unique_lock<std::mutex> lock{dispatch_mu_};
+    dispatch_wanted_.wait_for(lock, std::chrono::milliseconds{wait_ms},
+                              [this] { return dispatch_stopping_ || dispatch_woken_; });
+    if (dispatch_stopping_) return;
+    dispatch_woken_ = false;
+  }
 }
 
 void alerting_service::wake() {
@@ -56,6 +95,12 @@ absl::StatusOr<std::int64_t> alerting_service::prune_log(std::int64_t now_ms) {
 }
 
 void alerting_service::stop() {
+  {
+    const std::lock_guard<std::mutex> lock{dispatch_mu_};
+    dispatch_stopping_ = true;
+  }
+  dispatch_wanted_.notify_one();
+  if (dispatcher_.joinable()) dispatcher_.join();
   waking_.store(nullptr);
   if (worker_) worker_->stop();
 }

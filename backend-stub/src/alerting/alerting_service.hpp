@@ -1,5 +1,6 @@
-// Alerting in a running warden-sink: the engine on the store's writer, the HTTP client
-// and the delivery worker, created, started and stopped together. main() owns one.
+// Alerting in a running warden-sink: the engine on the store's writer, the dispatcher
+// that flushes due notification groups into the outbox, the HTTP client and the
+// delivery worker, created, started and stopped together. main() owns one.
 //
 //   auto alerting = alerting_service::create(config.alerting);
 //   storage.hooks = (*alerting)->hooks();           // before the store opens
@@ -10,8 +11,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "alerting/alert_engine.hpp"
@@ -47,6 +51,9 @@ class alerting_service final {
  private:
   alerting_service(alerting_config config, std::shared_ptr<alert_engine> engine,
                    std::unique_ptr<curl_http_client> client);
+  // The dispatcher's loop: flushes the groups that are due, then sleeps until the next
+  // one is (a second at most) or a commit added notifications.
+  void dispatch();
 
   alerting_config config_;
   std::shared_ptr<alert_engine> engine_;
@@ -54,6 +61,11 @@ class alerting_service final {
   std::unique_ptr<delivery_worker> worker_;
   store* db_ = nullptr;                            // from start()
   std::atomic<delivery_worker*> waking_{nullptr};  // the engine's wake-ups, once started
+  std::mutex dispatch_mu_;
+  std::condition_variable dispatch_wanted_;
+  bool dispatch_woken_ = false;     // guarded by dispatch_mu_
+  bool dispatch_stopping_ = false;  // guarded by dispatch_mu_
+  std::thread dispatcher_;
 };
 
 }  // namespace warden::sink

@@ -13,7 +13,10 @@
 #include "absl/time/time.h"
 #include "fmt/format.h"
 #include "outbox/retry_policy.hpp"
+#include "targets/pagerduty.hpp"
+#include "targets/slack.hpp"
 #include "targets/ticket_text.hpp"
+#include "targets/webhook.hpp"
 #include "targets/youtrack.hpp"
 
 namespace warden::sink {
@@ -133,10 +136,22 @@ std::string_view outcome_name(retry_outcome outcome) {
   return "failed";
 }
 
-const tracker_config* find_tracker(const alerting_config& config, const std::string& name) {
-  const auto found = std::find_if(config.trackers.begin(), config.trackers.end(),
-                                  [&](const tracker_config& t) { return t.name == name; });
-  return found == config.trackers.end() ? nullptr : &*found;
+// The tracker or receiver called `name` among `all`, if any.
+template <typename Config>
+const Config* find_named(const std::vector<Config>& all, const std::string& name) {
+  const auto found =
+      std::find_if(all.begin(), all.end(), [&](const Config& each) { return each.name == name; });
+  return found == all.end() ? nullptr : &*found;
+}
+
+// A row's intent as JSON (an empty object when it is not).
+rapidjson::Document intent_of(const delivery_row& row) {
+  rapidjson::Document intent;
+  if (intent.Parse(row.what.intent.data(), row.what.intent.size()).HasParseError() ||
+      !intent.IsObject()) {
+    intent.SetObject();
+  }
+  return intent;
 }
 
 }  // namespace
@@ -145,8 +160,14 @@ delivery_worker::delivery_worker(store& db, http_client& client, delivery_worker
     : db_{db}, client_{client}, options_{std::move(options)} {
   if (!options_.now_ms) options_.now_ms = system_now_ms;
   for (const tracker_config& tracker : options_.alerting.trackers) {
-    if (!tracker.youtrack.token.empty()) secrets_.push_back(tracker.youtrack.token.reveal());
+    secrets_.push_back(tracker.youtrack.token.reveal());
   }
+  for (const receiver_config& receiver : options_.alerting.receivers) {
+    secrets_.push_back(receiver.slack.webhook_url.reveal());
+    secrets_.push_back(receiver.pagerduty.routing_key.reveal());
+    for (const secret& key : receiver.webhook.secrets) secrets_.push_back(key.reveal());
+  }
+  secrets_.erase(std::remove(secrets_.begin(), secrets_.end(), std::string{}), secrets_.end());
 }
 
 delivery_worker::~delivery_worker() { stop(); }
@@ -207,31 +228,214 @@ void delivery_worker::run() {
   }
 }
 
+const rate_config* delivery_worker::rate_of(const std::string& target) const {
+  const receiver_config* receiver = find_named(options_.alerting.receivers, target);
+  if (receiver == nullptr) return nullptr;
+  if (receiver->type == "slack") return &options_.alerting.flood.slack_per_webhook;
+  if (receiver->type == "pagerduty") return &options_.alerting.flood.pagerduty_per_routing_key;
+  return nullptr;
+}
+
+std::vector<std::string> delivery_worker::paused_targets(std::int64_t at) {
+  std::vector<std::string> paused;
+  for (auto& [target, bucket] : paces_) {
+    if (const rate_config* rate = rate_of(target)) {
+      if (at > bucket.refilled_ms) {  // refills start after the last send's margin
+        bucket.tokens = std::min(static_cast<double>(rate->burst),
+                                 bucket.tokens + static_cast<double>(at - bucket.refilled_ms) /
+                                                     1000.0 * rate->per_second);
+        bucket.refilled_ms = at;
+      }
+      if (bucket.tokens < 1) {
+        paused.push_back(target);
+        continue;
+      }
+    }
+    if (bucket.paused_until_ms > at) paused.push_back(target);
+  }
+  return paused;
+}
+
 bool delivery_worker::deliver_next() {
   std::optional<delivery_row> claimed;
-  const std::int64_t at = now();
-  const absl::Status taken = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {
-    absl::StatusOr<std::optional<delivery_row>> row = claim_due_delivery(db, at);
-    if (!row.ok()) return row.status();
-    claimed = *std::move(row);
-    return absl::OkStatus();
-  });
-  if (!taken.ok() || !claimed) return false;
+  {
+    // Claims are serialized through the writer anyway; holding the pacing lock across
+    // one keeps a target's tokens exact.
+    const std::lock_guard<std::mutex> lock{pace_mu_};
+    const std::int64_t at = now();
+    const std::vector<std::string> paused = paused_targets(at);
+    const absl::Status taken = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {
+      absl::StatusOr<std::optional<delivery_row>> row = claim_due_delivery(db, at, paused);
+      if (!row.ok()) return row.status();
+      claimed = *std::move(row);
+      return absl::OkStatus();
+    });
+    if (!taken.ok() || !claimed) return false;
+    if (const rate_config* rate = rate_of(claimed->what.target)) {
+      const auto [entry, fresh] = paces_.try_emplace(claimed->what.target);
+      if (fresh) {
+        entry->second.tokens = static_cast<double>(rate->burst);
+        entry->second.refilled_ms = at;
+      }
+      entry->second.tokens -= 1;
+    }
+  }
   complete(*claimed, deliver(*claimed));
   return true;
 }
 
 delivery_worker::verdict delivery_worker::deliver(const delivery_row& row) {
-  const tracker_config* tracker = find_tracker(options_.alerting, row.what.target);
-  if (tracker == nullptr) {
-    return verdict::failed(fmt::format("target '{}' is no longer configured", row.what.target));
-  }
-  if (row.what.kind == "ticket.create") return deliver_ticket_create(row, *tracker);
-  if (row.what.kind == "ticket.reopen" || row.what.kind == "ticket.comment" ||
-      row.what.kind == "ticket.resolve") {
+  const std::string& kind = row.what.kind;
+  if (kind.rfind("ticket.", 0) == 0) {
+    const tracker_config* tracker = find_named(options_.alerting.trackers, row.what.target);
+    if (tracker == nullptr) {
+      return verdict::failed(fmt::format("target '{}' is no longer configured", row.what.target));
+    }
+    if (kind == "ticket.create") return deliver_ticket_create(row, *tracker);
     return deliver_ticket_follow_up(row, *tracker);
   }
-  return verdict::failed(fmt::format("unknown delivery kind '{}'", row.what.kind));
+  const receiver_config* receiver = find_named(options_.alerting.receivers, row.what.target);
+  if (receiver == nullptr) {
+    return verdict::failed(fmt::format("target '{}' is no longer configured", row.what.target));
+  }
+  return deliver_notification(row, *receiver);
+}
+
+absl::StatusOr<notification> delivery_worker::notification_of(const delivery_row& row,
+                                                              const rapidjson::Value& why) {
+  notification told;
+  told.receiver = row.what.target;
+  const auto resolved = why.FindMember("resolved");
+  told.resolved = resolved != why.MemberEnd() && resolved->value.IsTrue();
+  const auto group = why.FindMember("group");
+  const auto items = why.FindMember("items");
+  if (group == why.MemberEnd() || !group->value.IsInt64() || items == why.MemberEnd() ||
+      !items->value.IsArray()) {
+    return absl::InvalidArgumentError("the delivery's intent names no notification group");
+  }
+  // The group, then its carried items: the latest of each issue.
+  struct carried {
+    std::int64_t issue_id;
+    std::string reason, rule, level, environment;
+  };
+  std::vector<carried> issues;
+  WARDEN_RETURN_IF_ERROR(db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<sqlite_statement*> named =
+        db.cached("SELECT group_key, labels FROM notification_groups WHERE id = ?");
+    if (!named.ok()) return named.status();
+    (*named)->bind(1, group->value.GetInt64());
+    absl::StatusOr<bool> found = (*named)->step();
+    if (!found.ok()) return found.status();
+    if (*found) {
+      told.group_key = (*named)->column_text(0);
+      rapidjson::Document labels;
+      const std::string text = (*named)->column_text(1);
+      if (!labels.Parse(text.data(), text.size()).HasParseError() && labels.IsObject()) {
+        for (const auto& label : labels.GetObject()) {
+          if (label.value.IsString()) {
+            told.group_labels.emplace_back(label.name.GetString(), label.value.GetString());
+          }
+        }
+      }
+    }
+    (*named)->reset();
+    absl::StatusOr<sqlite_statement*> item = db.cached(
+        "SELECT issue_id, reason, rule, level, environment FROM notification_items WHERE id = ?");
+    if (!item.ok()) return item.status();
+    for (const auto& id : items->value.GetArray()) {
+      if (!id.IsInt64()) continue;
+      (*item)->bind(1, id.GetInt64());
+      absl::StatusOr<bool> row_found = (*item)->step();
+      if (!row_found.ok()) return row_found.status();
+      if (*row_found) {
+        carried read{(*item)->column_int(0), (*item)->column_text(1), (*item)->column_text(2),
+                     (*item)->column_text(3), (*item)->column_text(4)};
+        const auto same = std::find_if(issues.begin(), issues.end(), [&](const carried& c) {
+          return c.issue_id == read.issue_id;
+        });
+        if (same == issues.end()) {
+          issues.push_back(std::move(read));
+        } else if (read.reason != "resolved" || same->reason == "resolved") {
+          *same = std::move(read);  // the latest says why
+        }
+      }
+      (*item)->reset();
+    }
+    return absl::OkStatus();
+  }));
+  for (const carried& each : issues) {
+    rapidjson::Document facts;
+    facts.SetObject();
+    auto& allocator = facts.GetAllocator();
+    for (const auto& [name, value] :
+         {std::pair<const char*, const std::string*>{"rule", &each.rule},
+          {"reason", &each.reason},
+          {"level", &each.level},
+          {"environment", &each.environment}}) {
+      facts.AddMember(rapidjson::StringRef(name), rapidjson::Value{value->c_str(), allocator},
+                      allocator);
+    }
+    absl::StatusOr<ticket_snapshot> shot = snapshot(each.issue_id, facts);
+    if (!shot.ok()) continue;  // deleted since: nothing to say about it
+    notified_issue& issue = told.issues.emplace_back();
+    issue.issue = *std::move(shot);
+    issue.reason = each.reason;
+    absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(each.issue_id);
+    if (ticket.ok() && ticket->has_value() && (*ticket)->state == "created") {
+      issue.ticket_key = (*ticket)->external_key;
+      issue.ticket_url = (*ticket)->url;
+    }
+  }
+  if (told.issues.empty()) return absl::NotFoundError("the notification's issues are gone");
+  told.link = fmt::format("{}/api/0/issues", options_.public_url);
+  return told;
+}
+
+delivery_worker::verdict delivery_worker::deliver_notification(const delivery_row& row,
+                                                               const receiver_config& receiver) {
+  const rapidjson::Document why = intent_of(row);
+  http_request request;
+  if (row.what.kind == "pagerduty.resolve") {
+    request = pagerduty_resolve(receiver.pagerduty, string_field(why, "dedup_key"));
+  } else {
+    absl::StatusOr<notification> told = notification_of(row, why);
+    if (!told.ok()) return verdict::superseded(std::string{told.status().message()});
+    if (row.what.kind == "slack.message") {
+      request = slack_message(receiver.slack, *told);
+    } else if (row.what.kind == "pagerduty.trigger") {
+      const auto issue = std::find_if(
+          told->issues.begin(), told->issues.end(),
+          [&](const notified_issue& each) { return each.issue.issue_id == row.what.issue_id; });
+      if (issue == told->issues.end()) return verdict::superseded("the issue is gone");
+      absl::StatusOr<http_request> trigger = pagerduty_trigger(receiver.pagerduty, *issue);
+      if (!trigger.ok()) return verdict::failed(std::string{trigger.status().message()});
+      request = *std::move(trigger);
+    } else if (row.what.kind == "webhook.event") {
+      absl::StatusOr<http_request> event =
+          webhook_event(receiver.webhook, *told, row.what.idempotency_key, now() / 1000);
+      if (!event.ok()) return verdict::failed(std::string{event.status().message()});
+      request = *std::move(event);
+    } else {
+      return verdict::failed(fmt::format("unknown delivery kind '{}'", row.what.kind));
+    }
+  }
+  http_response response;
+  verdict sent = exchange(row, "send", request, response);
+  if (sent.result == verdict::outcome::retry || response.status == 0) return sent;
+  // The receiver's own reading of its answer: Slack says "ok", PagerDuty 202.
+  const receiver_verdict read = receiver.type == "slack"       ? slack_answer(response)
+                                : receiver.type == "pagerduty" ? pagerduty_answer(response)
+                                                               : receiver_verdict{};
+  if (receiver.type == "webhook" || read.ok) return sent;
+  if (read.permanent) {
+    verdict failed = verdict::failed(masked(read.error));
+    failed.status = sent.status;
+    if (read.broken) {
+      failed.error = fmt::format("receiver broken: {}", failed.error);
+    }
+    return failed;
+  }
+  return sent;
 }
 
 absl::StatusOr<std::optional<ticket_record>> delivery_worker::read_ticket(std::int64_t issue_id) {
@@ -245,22 +449,18 @@ absl::StatusOr<std::optional<ticket_record>> delivery_worker::read_ticket(std::i
   return ticket;
 }
 
-absl::StatusOr<ticket_snapshot> delivery_worker::snapshot(const delivery_row& row) {
-  absl::StatusOr<std::optional<issue_row>> issue = db_.issue(row.what.issue_id);
+absl::StatusOr<ticket_snapshot> delivery_worker::snapshot(std::int64_t issue_id,
+                                                          const rapidjson::Value& why) {
+  absl::StatusOr<std::optional<issue_row>> issue = db_.issue(issue_id);
   if (!issue.ok()) return issue.status();
   if (!issue->has_value()) {
-    return absl::NotFoundError(fmt::format("issue {} no longer exists", row.what.issue_id));
+    return absl::NotFoundError(fmt::format("issue {} no longer exists", issue_id));
   }
   const issue_row& found = **issue;
-  rapidjson::Document intent;
-  if (intent.Parse(row.what.intent.data(), row.what.intent.size()).HasParseError()) {
-    intent.SetObject();
-  }
-  const rapidjson::Value& why = intent;
 
   ticket_snapshot shot;
   shot.issue_id = found.id;
-  shot.incident_key = fmt::format("wd:{}:{}", found.project_id, found.group_hash.substr(0, 16));
+  shot.incident_key = incident_key(found.project_id, found.group_hash);
   shot.title = found.title;
   shot.culprit = found.culprit;
   shot.team = found.team;
@@ -366,7 +566,8 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
   if (wanted.state == "created") {
     return verdict::superseded(fmt::format("ticket {} exists already", wanted.external_key));
   }
-  absl::StatusOr<ticket_snapshot> shot = snapshot(row);
+  const rapidjson::Document why = intent_of(row);
+  absl::StatusOr<ticket_snapshot> shot = snapshot(row.what.issue_id, why);
   if (!shot.ok()) return verdict::failed(std::string{shot.status().message()});
 
   std::string project_id;
@@ -433,13 +634,9 @@ delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const deliver
     return verdict::superseded("the issue's ticket was not created");
   }
   const ticket_record& existing = **ticket;
-  absl::StatusOr<ticket_snapshot> shot = snapshot(row);
+  const rapidjson::Document why = intent_of(row);
+  absl::StatusOr<ticket_snapshot> shot = snapshot(row.what.issue_id, why);
   if (!shot.ok()) return verdict::failed(std::string{shot.status().message()});
-  rapidjson::Document intent;
-  if (intent.Parse(row.what.intent.data(), row.what.intent.size()).HasParseError()) {
-    intent.SetObject();
-  }
-  const rapidjson::Value& why = intent;
   const std::string actor = string_field(why, "actor");
   if (const std::string release = string_field(why, "release"); !release.empty()) {
     shot->last_release = release;  // the release it regressed in
@@ -506,6 +703,20 @@ void delivery_worker::complete(const delivery_row& row, const verdict& outcome) 
                      .count();
       }
       break;
+  }
+  if (const rate_config* rate = rate_of(row.what.target)) {
+    const std::lock_guard<std::mutex> lock{pace_mu_};
+    pace& paced = paces_[row.what.target];  // a new entry refills to a full bucket
+    // Tokens come back from the end of a send, not its start: a slow answer does not let
+    // the next message arrive sooner than the receiver's rate after this one. The clock
+    // here counts whole milliseconds: a few more keep the next one clear of the limit.
+    constexpr std::int64_t kMarginMs = 10;
+    paced.tokens = std::min(paced.tokens, static_cast<double>(rate->burst) - 1);
+    paced.refilled_ms = std::max(paced.refilled_ms, at + kMarginMs);
+    // A rate-limited receiver (Slack, PagerDuty) waits as a whole, not row by row.
+    if (outcome.retry_after) {
+      paced.paused_until_ms = std::max(paced.paused_until_ms, at + outcome.retry_after->count());
+    }
   }
   const bool is_create = row.what.kind == "ticket.create";
   const absl::Status recorded = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {

@@ -25,11 +25,14 @@
 #include <thread>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "absl/status/status.h"
 #include "outbox/http_client.hpp"
 #include "outbox/outbox_store.hpp"
 #include "server/alerting_config.hpp"
 #include "store/store.hpp"
+#include "targets/notification.hpp"
 #include "targets/ticket.hpp"
 
 namespace warden::sink {
@@ -75,7 +78,13 @@ class delivery_worker final {
   // The entity id of a YouTrack project, looked up once per tracker and short name.
   verdict youtrack_project_id(const delivery_row& row, const tracker_config& tracker,
                               const std::string& short_name, std::string& id);
-  absl::StatusOr<ticket_snapshot> snapshot(const delivery_row& row);
+  verdict deliver_notification(const delivery_row& row, const receiver_config& receiver);
+  // The notification a Slack, PagerDuty or webhook row carries, as it is now.
+  absl::StatusOr<notification> notification_of(const delivery_row& row,
+                                               const rapidjson::Value& why);
+  // The issue as a ticket or message shows it; `why` gives the rule, reason, level and
+  // environment of the fire.
+  absl::StatusOr<ticket_snapshot> snapshot(std::int64_t issue_id, const rapidjson::Value& why);
   absl::StatusOr<std::optional<ticket_record>> read_ticket(std::int64_t issue_id);
   // `text` with every configured secret replaced by "***".
   std::string masked(std::string text) const;
@@ -91,6 +100,17 @@ class delivery_worker final {
   bool woken_ = false;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
   std::vector<std::thread> threads_;
+  // Pacing of rate-limited receivers: a token bucket per target (flood config), and a
+  // pause a Retry-After asked for.
+  struct pace {
+    double tokens = 0;
+    std::int64_t refilled_ms = 0;
+    std::int64_t paused_until_ms = 0;
+  };
+  const rate_config* rate_of(const std::string& target) const;
+  std::vector<std::string> paused_targets(std::int64_t at);  // with pace_mu_ held
+  std::mutex pace_mu_;
+  std::map<std::string, pace> paces_;  // guarded by pace_mu_
   std::mutex projects_mu_;
   std::map<std::string, std::string> project_ids_;  // guarded by projects_mu_
 };

@@ -1,5 +1,8 @@
 #include "outbox/outbox_store.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <utility>
 
 #include "fmt/format.h"
@@ -73,6 +76,10 @@ absl::StatusOr<std::vector<delivery_row>> select_deliveries(sqlite_statement& qu
 }
 
 }  // namespace
+
+std::string incident_key(std::int64_t project_id, std::string_view group_hash) {
+  return fmt::format("wd:{}:{}", project_id, group_hash.substr(0, 16));
+}
 
 absl::StatusOr<std::optional<ticket_record>> find_ticket(sqlite_db& db, std::int64_t issue_id) {
   absl::StatusOr<sqlite_statement*> query = db.cached(
@@ -167,16 +174,25 @@ absl::Status recover_interrupted_deliveries(sqlite_db& db, std::int64_t now_ms) 
   return (*attempts)->run();
 }
 
-absl::StatusOr<std::optional<delivery_row>> claim_due_delivery(sqlite_db& db, std::int64_t now_ms) {
+absl::StatusOr<std::optional<delivery_row>> claim_due_delivery(
+    sqlite_db& db, std::int64_t now_ms, const std::vector<std::string>& paused_targets) {
   absl::StatusOr<sqlite_statement*> due = db.cached(fmt::format(
       "SELECT {} FROM outbox o WHERE state IN ('pending', 'retrying') AND next_attempt <= ?1 "
+      "AND target NOT IN (SELECT value FROM json_each(?2)) "
       "AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p WHERE "
       "p.ordering_key = o.ordering_key AND p.id <> o.id AND (p.state = 'in_flight' OR "
       "(p.id < o.id AND p.state IN ('pending', 'retrying'))))) "
       "ORDER BY next_attempt, id LIMIT 1",
       kDeliveryColumns));
   if (!due.ok()) return due.status();
-  (*due)->bind(1, now_ms);
+  rapidjson::StringBuffer paused;
+  rapidjson::Writer<rapidjson::StringBuffer> names{paused};
+  names.StartArray();
+  for (const std::string& target : paused_targets) {
+    names.String(target.data(), static_cast<rapidjson::SizeType>(target.size()));
+  }
+  names.EndArray();
+  (*due)->bind(1, now_ms).bind(2, std::string_view{paused.GetString(), paused.GetSize()});
   absl::StatusOr<std::vector<delivery_row>> found = select_deliveries(**due);
   if (!found.ok()) return found.status();
   if (found->empty()) return std::optional<delivery_row>{};

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -58,6 +59,11 @@ struct delivery_attempt {
   std::string outcome;  ///< unknown (not answered yet), delivered, retry, failed, interrupted.
 };
 
+/// The incident key of an issue: "wd:<project id>:<first 16 hex digits of its group
+/// hash>", stable across restarts: what trackers are searched by, and PagerDuty's dedup
+/// keys are made of.
+[[nodiscard]] std::string incident_key(std::int64_t project_id, std::string_view group_hash);
+
 /// An issue's ticket as the tickets table keeps it.
 struct ticket_record {
   std::int64_t issue_id = 0;
@@ -95,8 +101,10 @@ absl::StatusOr<std::int64_t> enqueue_delivery(sqlite_db& db, const outbox_intent
 absl::Status recover_interrupted_deliveries(sqlite_db& db, std::int64_t now_ms);
 
 /// Takes the oldest due row whose ordering key has no earlier unfinished row and none in
-/// flight, marks it in flight and counts the attempt. nullopt when none is due.
-absl::StatusOr<std::optional<delivery_row>> claim_due_delivery(sqlite_db& db, std::int64_t now_ms);
+/// flight, and whose target is not in `paused_targets` (rate limited, or asked to wait),
+/// marks it in flight and counts the attempt. nullopt when none is due.
+absl::StatusOr<std::optional<delivery_row>> claim_due_delivery(
+    sqlite_db& db, std::int64_t now_ms, const std::vector<std::string>& paused_targets = {});
 
 /// When the next row becomes due (its next_attempt), if any is waiting.
 absl::StatusOr<std::optional<std::int64_t>> next_due_ms(sqlite_db& db);

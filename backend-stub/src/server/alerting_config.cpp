@@ -1,8 +1,9 @@
 // The alerting part of the configuration: levels, the default rules, and reading the
 // keys trackers, escalation, alert_rules and delivery (called by config.cpp once the
 // rest of the file is read, through yaml_reader so that every problem is reported at its
-// line and column with the others). Secrets are resolved here and never appear in a
-// message: errors name the variable, the file and the key instead.
+// line and column with the others); route, receivers and flood are read in between by
+// routing_config.cpp. Secrets are resolved by yaml_reader and never appear in a message:
+// errors name the variable, the file and the key instead.
 #include "server/alerting_config.hpp"
 
 #include <re2/re2.h>
@@ -11,8 +12,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -46,12 +45,12 @@ std::string_view event_level_name(event_level level) noexcept {
   return "error";
 }
 
-std::vector<alert_rule_config> default_alert_rules() {
-  const auto in_production = [] {
+std::vector<alert_rule_config> default_alert_rules(bool with_escalation, bool with_route) {
+  const auto in_environments = [](std::vector<std::string> environments) {
     rule_filter filter;
     filter.what = rule_filter::attribute::environment;
     filter.how = rule_filter::op::in;
-    filter.values = {"production", "prod"};
+    filter.values = std::move(environments);
     return filter;
   };
   const auto level = [](rule_filter::op how, event_level value) {
@@ -66,6 +65,15 @@ std::vector<alert_rule_config> default_alert_rules() {
     result.what = what;
     return result;
   };
+  const auto action = [](rule_action::kind what) {
+    rule_action result;
+    result.what = what;
+    return result;
+  };
+  std::vector<rule_action> actions;
+  if (with_escalation) actions.push_back(action(rule_action::kind::ticket));
+  if (with_route) actions.push_back(action(rule_action::kind::notify));
+  if (actions.empty()) return {};
 
   alert_rule_config errors;
   errors.id = "prod-errors";
@@ -74,8 +82,9 @@ std::vector<alert_rule_config> default_alert_rules() {
                        condition(rule_condition::kind::regressed),
                        condition(rule_condition::kind::unmuted)};
   errors.conditions_match = match_mode::any;
-  errors.filters = {in_production(), level(rule_filter::op::at_least, event_level::error)};
-  errors.actions = {rule_action{}};
+  errors.filters = {in_environments({"production", "prod"}),
+                    level(rule_filter::op::at_least, event_level::error)};
+  errors.actions = actions;
 
   alert_rule_config warnings;
   warnings.id = "prod-warnings";
@@ -84,10 +93,22 @@ std::vector<alert_rule_config> default_alert_rules() {
   seen.threshold = 10;
   seen.interval = std::chrono::hours{1};
   warnings.conditions = {seen};
-  warnings.filters = {in_production(), level(rule_filter::op::eq, event_level::warning)};
-  warnings.actions = {rule_action{}};
+  warnings.filters = {in_environments({"production", "prod"}),
+                      level(rule_filter::op::eq, event_level::warning)};
+  warnings.actions = actions;
 
-  return {std::move(errors), std::move(warnings)};
+  std::vector<alert_rule_config> rules{std::move(errors), std::move(warnings)};
+  if (!with_route) return rules;
+  alert_rule_config preprod;
+  preprod.id = "preprod";
+  preprod.name = "New or regressed issues in development and staging, notified only";
+  preprod.conditions = {condition(rule_condition::kind::first_seen),
+                        condition(rule_condition::kind::regressed)};
+  preprod.conditions_match = match_mode::any;
+  preprod.filters = {in_environments({"development", "staging", "dev"})};
+  preprod.actions = {action(rule_action::kind::notify)};
+  rules.push_back(std::move(preprod));
+  return rules;
 }
 
 namespace config_detail {
@@ -96,10 +117,11 @@ namespace {
 constexpr std::chrono::milliseconds kPositive{1};
 constexpr std::chrono::milliseconds kShortestWindow = std::chrono::minutes{1};
 constexpr std::chrono::milliseconds kLongestWindow = std::chrono::hours{24 * 30};
+constexpr std::chrono::milliseconds kLongestDigestWindow = std::chrono::hours{24};
+constexpr std::chrono::milliseconds kShortestDigestUpdate = std::chrono::seconds{1};
 
 const std::vector<std::string_view> kFieldTypes{
     "enum", "multi_enum", "owned", "state", "user", "version", "build", "string", "text", "period"};
-const std::vector<std::string_view> kLevelNames{"debug", "info", "warning", "error", "fatal"};
 const std::vector<std::string_view> kConditionNames{"first_seen", "regressed", "unmuted",
                                                     "seen_more_than", "users_more_than"};
 const std::vector<std::string_view> kActionNames{"ticket", "notify"};
@@ -108,9 +130,6 @@ const std::vector<std::string_view> kPlannedTrackerTypes{"github", "jira_cloud",
 
 constexpr std::string_view kNoCatchAll =
     "escalation.owners needs a catch-all entry (match: {}) last";
-constexpr std::string_view kNotifyUnsupported =
-    "action 'notify' needs notification routing (route:), which this warden-sink does not "
-    "have yet";
 
 /// An operator of a filter as the config writes it.
 struct operator_name {
@@ -149,69 +168,6 @@ bool contains(const std::vector<std::string_view>& names, std::string_view name)
 /// The 1-based line where `e`'s value starts.
 int line_of(const entry& e) { return e.value.Mark().line + 1; }
 
-/// What is wrong with template `text`, or an empty string: each "{name}" must be one of
-/// kTemplateVariables; "{{" and "}}" stand for braces.
-std::string check_template(std::string_view text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool doubled = i + 1 < text.size() && text[i + 1] == text[i];
-    if (text[i] == '{' && !doubled) {
-      const std::size_t close = text.find('}', i + 1);
-      if (close == std::string_view::npos) return "a '{' without '}' (write {{ for a brace)";
-      const std::string_view name = text.substr(i + 1, close - i - 1);
-      if (std::find(kTemplateVariables.begin(), kTemplateVariables.end(), name) ==
-          kTemplateVariables.end()) {
-        return unknown_name_message(
-            "template variable", name,
-            std::vector<std::string_view>{kTemplateVariables.begin(), kTemplateVariables.end()});
-      }
-      i = close;
-    } else if (text[i] == '}' && !doubled) {
-      return "a '}' without '{' (write }} for a brace)";
-    } else if (doubled && (text[i] == '{' || text[i] == '}')) {
-      ++i;
-    }
-  }
-  return {};
-}
-
-/// Whether `text` starts with the lowercase `prefix`, in any case.
-bool starts_with_ignore_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char expected, char c) {
-           return absl::ascii_tolower(static_cast<unsigned char>(c)) == expected;
-         });
-}
-
-/// What is wrong with a tracker's URL, or an empty string; plain http only to this machine.
-std::string check_url(std::string_view url) {
-  std::string_view rest = url;
-  bool secure = false;
-  if (starts_with_ignore_case(rest, "https://")) {
-    secure = true;
-    rest.remove_prefix(8);
-  } else if (starts_with_ignore_case(rest, "http://")) {
-    rest.remove_prefix(7);
-  } else {
-    return "must start with https:// (or http:// to a loopback host)";
-  }
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    authority.remove_prefix(at + 1);
-  }
-  std::string_view host;
-  if (!authority.empty() && authority.front() == '[') {
-    host = authority.substr(1, authority.find(']') - 1);
-  } else {
-    host = authority.substr(0, authority.find(':'));
-  }
-  if (host.empty()) return "has no host";
-  if (!secure && !is_loopback(std::string{host})) {
-    return "may use plain http only for loopback hosts (127.0.0.1, localhost, [::1]); use "
-           "https://";
-  }
-  return {};
-}
-
 /// `[A-Za-z][A-Za-z0-9_]*`: a YouTrack project's short name ("PAY").
 bool is_youtrack_project(std::string_view project) {
   return !project.empty() && absl::ascii_isalpha(static_cast<unsigned char>(project.front())) &&
@@ -227,14 +183,6 @@ bool is_rule_id(std::string_view id) {
   });
 }
 
-/// `[A-Za-z_][A-Za-z0-9_]*`: what `{env: NAME}` may name.
-bool is_environment_variable_name(std::string_view name) {
-  return !name.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(name.front())) &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-         });
-}
-
 /// Reads the alerting keys of one document into an alerting_config.
 class alerting_reader final {
  public:
@@ -247,107 +195,17 @@ class alerting_reader final {
           [&](const entry& item, tracker_config& tracker) { read_tracker(item, tracker); });
     }
     if (keys.escalation) read_escalation(*keys.escalation, out_.escalation.emplace());
+    read_routing(yaml_, keys, tracker_lines_, out_);
     if (keys.alert_rules) {
       yaml_.read_list(*keys.alert_rules, out_.alert_rules,
                       [&](const entry& item, alert_rule_config& rule) { read_rule(item, rule); });
-    } else if (out_.escalation) {
-      out_.alert_rules = default_alert_rules();
+    } else {
+      out_.alert_rules = default_alert_rules(out_.escalation.has_value(), out_.route.has_value());
     }
     if (keys.delivery) read_delivery(*keys.delivery, out_.delivery);
   }
 
  private:
-  // ---- secrets ----
-
-  /// A literal, `{env: NAME}` or `{file: path}`; messages name the variable or file and
-  /// the key, never what they hold.
-  void read_secret(const entry& e, secret& out) {
-    if (e.value.IsScalar()) {
-      if (e.value.Scalar().empty()) {
-        yaml_.error(e.value.Mark(), fmt::format("{} is empty", e.name));
-      } else {
-        out = secret{e.value.Scalar()};
-      }
-      return;
-    }
-    if (!e.value.IsMap()) {
-      yaml_.type_error(e, "a string, {env: NAME} or {file: path}");
-      return;
-    }
-    std::optional<entry> variable;
-    std::optional<entry> file;
-    bool valid = true;
-    for (const auto& pair : e.value) {
-      const YAML::Node& key = pair.first;
-      const std::string name = key.IsScalar() ? key.Scalar() : std::string{};
-      std::optional<entry>& given = name == "env" ? variable : file;
-      if (name != "env" && name != "file") {
-        // A secret pasted in the wrong place would be this key: it is never shown.
-        const std::optional<std::string_view> closest = closest_name(name, {"env", "file"});
-        yaml_.error(key.Mark(),
-                    fmt::format("{}: unknown key, not shown in case it is the secret ({})", e.name,
-                                closest ? fmt::format("did you mean '{}'?", *closest)
-                                        : std::string{"expected env or file"}));
-        valid = false;
-      } else if (given) {
-        yaml_.error(key.Mark(), fmt::format("{}: '{}' is given twice", e.name, name));
-        valid = false;
-      } else if (entry value{e.name + "." + name, pair.second};
-                 yaml_.read_scalar(value, name == "env" ? "a variable name" : "a file name")) {
-        given = std::move(value);
-      } else {
-        valid = false;
-      }
-    }
-    if (!valid) return;
-    if (variable && file) {
-      yaml_.error(e.value.Mark(), fmt::format("{}: give env or file, not both", e.name));
-    } else if (variable) {
-      read_environment_secret(e.name, *variable, out);
-    } else if (file) {
-      read_file_secret(e.name, *file, out);
-    } else {
-      yaml_.error(e.value.Mark(),
-                  fmt::format("{}: expected {{env: NAME}} or {{file: path}}", e.name));
-    }
-  }
-
-  void read_environment_secret(const std::string& key, const entry& variable, secret& out) {
-    const std::string& name = variable.value.Scalar();
-    if (!is_environment_variable_name(name)) {
-      yaml_.error(variable.value.Mark(),
-                  fmt::format("{} is not an environment variable name (letters, digits and _, "
-                              "not starting with a digit)",
-                              variable.name));
-      return;
-    }
-    const char* value = std::getenv(name.c_str());
-    if (value == nullptr || *value == '\0') {
-      yaml_.error(variable.value.Mark(), fmt::format("environment variable {} ({}) is {}", name,
-                                                     key, value == nullptr ? "not set" : "empty"));
-      return;
-    }
-    out = secret{value};
-  }
-
-  void read_file_secret(const std::string& key, const entry& file, secret& out) {
-    const std::string path =
-        (std::filesystem::path{yaml_.base_directory()} / file.value.Scalar()).string();
-    file_contents contents = read_whole_file(path);
-    if (contents.error_number != 0) {
-      yaml_.error(file.value.Mark(), fmt::format("cannot read '{}' ({}): {}", path, key,
-                                                 describe_errno(contents.error_number)));
-      return;
-    }
-    std::string& text = contents.text;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    if (text.empty()) {
-      yaml_.error(file.value.Mark(), fmt::format("'{}' ({}) is empty", path, key));
-      return;
-    }
-    out = secret{std::move(text)};
-  }
-
   // ---- trackers ----
 
   void read_tracker(const entry& e, tracker_config& tracker) {
@@ -373,7 +231,7 @@ class alerting_reader final {
                {"name", [&](const entry& v) { read_tracker_name(v, tracker.name); }, true},
                {"type", yaml_.string_field(tracker.type), true},
                {"url", [&](const entry& v) { read_url(v, youtrack.url); }, true},
-               {"token", [&](const entry& v) { read_secret(v, youtrack.token); }, true},
+               {"token", [&](const entry& v) { yaml_.read_secret(v, youtrack.token); }, true},
                {"incident_key_field", yaml_.string_field(youtrack.incident_key_field)},
                {"fields", [&](const entry& v) { read_fields(v, youtrack.fields); }},
                {"priority", [&](const entry& v) { read_priority(v, youtrack.priority); }},
@@ -412,7 +270,7 @@ class alerting_reader final {
   void read_url(const entry& e, std::string& url) {
     std::optional<std::string> text = yaml_.read_scalar(e, "a URL");
     if (!text) return;
-    if (const std::string problem = check_url(*text); !problem.empty()) {
+    if (const std::string problem = url_problem(*text); !problem.empty()) {
       yaml_.error(e.value.Mark(), fmt::format("{} {}, got '{}'", e.name, problem, *text));
       return;
     }
@@ -424,40 +282,30 @@ class alerting_reader final {
   void read_fields(const entry& e, std::vector<custom_field_config>& fields) {
     std::map<std::string, int> name_lines;
     yaml_.read_list(e, fields, [&](const entry& item, custom_field_config& custom) {
-      yaml_.read_map(item,
-                     {
-                         {"name",
-                          [&](const entry& v) {
-                            if (auto name = yaml_.read_scalar(v, "a field name")) {
-                              yaml_.check_unique(name_lines, *name, v, "field");
-                              custom.name = std::move(*name);
-                            }
-                          },
-                          true},
-                         {"type",
-                          [&](const entry& v) {
-                            auto type = yaml_.read_scalar(v, "a field type");
-                            if (type && !contains(kFieldTypes, *type)) {
-                              yaml_.error(v.value.Mark(),
-                                          unknown_name_message("field type", *type, kFieldTypes));
-                            } else if (type) {
-                              custom.type = std::move(*type);
-                            }
-                          },
-                          true},
-                         {"value", [&](const entry& v) { read_template(v, custom.value); }, true},
-                     });
+      yaml_.read_map(item, {
+                               {"name",
+                                [&](const entry& v) {
+                                  if (auto name = yaml_.read_scalar(v, "a field name")) {
+                                    yaml_.check_unique(name_lines, *name, v, "field");
+                                    custom.name = std::move(*name);
+                                  }
+                                },
+                                true},
+                               {"type",
+                                [&](const entry& v) {
+                                  auto type = yaml_.read_scalar(v, "a field type");
+                                  if (type && !contains(kFieldTypes, *type)) {
+                                    yaml_.error(
+                                        v.value.Mark(),
+                                        unknown_name_message("field type", *type, kFieldTypes));
+                                  } else if (type) {
+                                    custom.type = std::move(*type);
+                                  }
+                                },
+                                true},
+                               {"value", yaml_.template_field(custom.value), true},
+                           });
     });
-  }
-
-  void read_template(const entry& e, std::string& out) {
-    std::optional<std::string> text = yaml_.read_scalar(e, "a string");
-    if (!text) return;
-    if (const std::string problem = check_template(*text); !problem.empty()) {
-      yaml_.error(e.value.Mark(), fmt::format("{}: {}", e.name, problem));
-      return;
-    }
-    out = std::move(*text);
   }
 
   /// {level: name}: the keys are level names.
@@ -483,6 +331,10 @@ class alerting_reader final {
         e, {
                {"tickets_per_team_per_hour",
                 yaml_.count_field<std::uint64_t>(escalation.tickets_per_team_per_hour, 1)},
+               {"digest_window", yaml_.duration_field(escalation.digest_window, kShortestWindow,
+                                                      kLongestDigestWindow)},
+               {"digest_update_interval",
+                yaml_.duration_field(escalation.digest_update_interval, kShortestDigestUpdate)},
                {"on_regression",
                 [&](const entry& v) {
                   if (auto action = yaml_.read_choice(v, {"reopen", "comment", "none"})) {
@@ -865,14 +717,6 @@ class alerting_reader final {
       how = how == rule_filter::op::is_set ? rule_filter::op::not_set : rule_filter::op::is_set;
   }
 
-  std::optional<event_level> read_level(const entry& e) {
-    std::optional<std::string> name = yaml_.read_scalar(e, "a level");
-    if (!name) return std::nullopt;
-    const std::optional<event_level> level = parse_event_level(*name);
-    if (!level) yaml_.error(e.value.Mark(), unknown_name_message("level", *name, kLevelNames));
-    return level;
-  }
-
   /// level: a level (eq) or {eq|at_least|at_most: level}.
   void read_level_filter(const entry& e, std::vector<rule_filter>& filters) {
     rule_filter filter;
@@ -882,12 +726,12 @@ class alerting_reader final {
     YAML::Node value;
     if (e.value.IsScalar()) {
       filter.how = rule_filter::op::eq;
-      level = read_level(e);
+      level = yaml_.read_level(e);
     } else if (read_operator_pair(e, "a level or {eq|at_least|at_most: level}", key, value)) {
       const std::optional<rule_filter::op> how = read_operator(key, "level", kLevelOperators);
       if (!how) return;
       filter.how = *how;
-      level = read_level(entry{e.name + "." + key.Scalar(), value});
+      level = yaml_.read_level(entry{e.name + "." + key.Scalar(), value});
     }
     if (!level) return;
     filter.level = *level;
@@ -944,7 +788,14 @@ class alerting_reader final {
     }
     if (name == "notify") {
       action.what = rule_action::kind::notify;
-      yaml_.error(mark, std::string{kNotifyUnsupported});
+      if (!out_.route) {
+        yaml_.error(mark, "action 'notify' needs a route (route:), which is not configured");
+      }
+      if (options.IsDefined() && !options.IsNull()) {
+        yaml_.error(
+            options.Mark(),
+            fmt::format("{}.notify takes no options: the route decides where it goes", e.name));
+      }
     } else if (name != "ticket") {
       yaml_.error(mark, unknown_name_message("action", name, kActionNames));
     } else {

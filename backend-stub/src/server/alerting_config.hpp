@@ -1,7 +1,8 @@
 // The alerting part of warden-sink's configuration (issue #5): trackers, which tracker
-// project each owner escalates to, alert rules and how deliveries are retried. Parsed
-// and checked with the rest of the file (config.hpp); see docs/SINK.md "Alert rules and
-// escalation" for the YAML.
+// project each owner escalates to, alert rules, where notifications go (an Alertmanager
+// routing tree of receivers) and how deliveries are retried and paced. Parsed and checked
+// with the rest of the file (config.hpp); see docs/SINK.md "Alert rules and escalation"
+// for the YAML.
 //
 //   trackers:
 //     - name: youtrack
@@ -15,6 +16,8 @@
 //       priority: {fatal: Critical, error: Major, warning: Normal, info: Minor, debug: Minor}
 //   escalation:
 //     tickets_per_team_per_hour: 20
+//     digest_window: 1h                   # past the cap: one digest ticket per window
+//     digest_update_interval: 5m
 //     owners:                             # first match wins; the last must match all
 //       - {match: {team: payments}, tracker: youtrack, project: PAY}
 //       - {match: {}, tracker: youtrack, project: OPS}
@@ -23,23 +26,38 @@
 //       conditions: [first_seen, regressed]
 //       conditions_match: any
 //       filters: {environment: {in: [production, prod]}, level: {at_least: error}}
-//       actions: [ticket]
+//       actions: [ticket, notify]
+//   route:                                # Alertmanager's routing tree
+//     receiver: general-slack             # the root: no matchers; takes what no child does
+//     group_by: [issue]                   # labels, or [...] for all of them
+//     repeat_interval: never
+//     routes:
+//       - {matchers: ['severity="critical"'], receiver: pagerduty-main, continue: true}
+//       - {matchers: ['team="payments"', 'environment=~"prod.*"'], receiver: payments-slack}
+//   receivers:                            # exactly one of slack, pagerduty, webhook each
+//     - {name: payments-slack, slack: {webhook_url: {env: WARDEN_SLACK_PAYMENTS}}}
+//     - {name: general-slack, slack: {webhook_url: {env: WARDEN_SLACK_GENERAL}}}
+//     - {name: pagerduty-main, pagerduty: {routing_key: {env: WARDEN_PD_ROUTING_KEY}}}
+//     - {name: audit, webhook: {url: https://audit.example.internal, secret: {env: WHSEC}}}
+//   flood:
+//     slack_per_webhook: {rate: 1/s, burst: 1, coalesce_above: 10}
+//     pagerduty_per_routing_key: {rate: 120/m, burst: 20}
 //   delivery: {timeout: 15s, backoff: {initial: 5s, max: 15m}, give_up_after: 72h}
 //
-// Secrets (token) are a literal, {env: NAME} or {file: path} (relative to the config
-// file's directory, trailing newline stripped); errors name the variable or file and the
-// key, never the value. Durations are [0-9]+(ms|s|m|h|d|w) repeated ("1h30m"); a rule's
+// Secrets (tracker tokens, Slack webhook URLs, PagerDuty routing keys, webhook signing
+// secrets) are a literal, {env: NAME} or {file: path} (relative to the config file's
+// directory, trailing newline stripped); errors name the variable or file and the key,
+// never the value. Durations are [0-9]+(ms|s|m|h|d|w) repeated ("1h30m"); a rule's
 // windows and action_interval lie within 1m..30d. Templates ("{team}") use
-// kTemplateVariables; "{{" and "}}" are braces. Tracker URLs are https (plain http to
-// loopback hosts only) and kept without a trailing slash. `matches` filters keep their
-// RE2 pattern as written; the rule set compiles it.
+// kTemplateVariables; "{{" and "}}" are braces. Tracker, PagerDuty, webhook and Slack
+// URLs are https (plain http to loopback hosts only); tracker URLs are kept without a
+// trailing slash. `matches` filters and =~ / !~ matchers keep their RE2 pattern as
+// written; the rule set and the routing tree compile them. Rates are "<number>/<s|m|h>".
 //
-// Without `alert_rules`, a config with `escalation` gets default_alert_rules() (the
-// article's: errors and fatals in production on first seen, regression or unmute;
-// warnings in production after 10 events in an hour); `alert_rules: []` means none. The
-// article's third part, development and staging only to the team's channel, arrives with
-// notification routing (route:, receivers:), not read yet: until then the `notify`
-// action and those keys are config errors.
+// Without `alert_rules`, a config with `escalation` or `route` gets default_alert_rules()
+// (the article's: errors and fatals in production on first seen, regression or unmute;
+// warnings in production after 10 events in an hour; with a route, also new or regressed
+// issues in development and staging, notified only); `alert_rules: []` means none.
 #pragma once
 
 #include <array>
@@ -219,7 +237,7 @@ struct label_matcher {
   enum class op { eq, ne, matches, not_matches };
   std::string label;  ///< One of kNotificationLabels or "tags.<key>".
   op how = op::eq;
-  std::string value;  ///< The value, or the pattern.
+  std::string value;  ///< The value (a level by its canonical name), or the pattern.
 };
 
 /// "never" for repeat_interval.
@@ -261,7 +279,9 @@ struct pagerduty_receiver {
 /// A generic webhook, signed the Standard Webhooks way.
 struct webhook_receiver {
   std::string url;
-  std::vector<secret> secrets;  ///< "whsec_..." keys; several while rotating.
+  /// Signing keys as written ("whsec_" + base64 of 24 or more bytes; the prefix is
+  /// optional); several while rotating. At least one.
+  std::vector<secret> secrets;
   bool send_resolved = true;
 };
 
@@ -302,9 +322,13 @@ struct alerting_config {
   flood_config flood;
 };
 
-/// The rules used when the config has none: errors and fatals in production escalate on
-/// first seen and regression; warnings in production after 10 events in an hour.
-[[nodiscard]] std::vector<alert_rule_config> default_alert_rules();
+/// The rules used when the config has none: errors and fatals in production on first
+/// seen, regression or unmute, and warnings in production after 10 events in an hour,
+/// each with a ticket when `with_escalation` and notified when `with_route`; with a route
+/// also "preprod": new or regressed issues in development, staging or dev, notified only.
+/// Empty when neither is configured.
+[[nodiscard]] std::vector<alert_rule_config> default_alert_rules(bool with_escalation = true,
+                                                                 bool with_route = false);
 
 /// Whether one of `rules` filters on tags: then events must carry theirs.
 [[nodiscard]] bool filters_on_tags(const std::vector<alert_rule_config>& rules) noexcept;

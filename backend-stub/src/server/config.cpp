@@ -74,7 +74,6 @@ std::string split_listen(std::string_view listen, std::string& host) {
   return {};
 }
 
-/// Reads one document into a sink_config, collecting every error.
 /// Reads one document into a sink_config, collecting every error; the alerting keys are
 /// handed to read_alerting (alerting_config.cpp) once the rest is read.
 class config_reader final : private yaml_reader {
@@ -163,6 +162,9 @@ class config_reader final : private yaml_reader {
                  {"escalation", [&](const entry& v) { alerting_keys_.escalation = v; }},
                  {"alert_rules", [&](const entry& v) { alerting_keys_.alert_rules = v; }},
                  {"delivery", [&](const entry& v) { alerting_keys_.delivery = v; }},
+                 {"route", [&](const entry& v) { alerting_keys_.route = v; }},
+                 {"receivers", [&](const entry& v) { alerting_keys_.receivers = v; }},
+                 {"flood", [&](const entry& v) { alerting_keys_.flood = v; }},
              });
   }
 

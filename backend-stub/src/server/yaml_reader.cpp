@@ -1,11 +1,14 @@
-// The generic half of reading the config: mappings, sequences, scalars, numbers, sizes
-// and durations, each checked with a message that names the key and the expected form.
+// The generic half of reading the config: mappings, sequences, scalars, numbers, sizes,
+// durations, URLs, templates and secrets, each checked with a message that names the key
+// and the expected form (and never a secret's value).
 #include "server/yaml_reader.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <system_error>
 #include <tuple>
@@ -121,6 +124,85 @@ std::optional<std::int64_t> parse_duration(std::string_view text, bool& too_larg
   return total;
 }
 
+/// Whether `text` starts with the lowercase `prefix`, in any case.
+bool starts_with_ignore_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char expected, char c) {
+           return absl::ascii_tolower(static_cast<unsigned char>(c)) == expected;
+         });
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: what `{env: NAME}` may name.
+bool is_environment_variable_name(std::string_view name) {
+  return !name.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(name.front())) &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
+/// The character a one-character escape of a double-quoted YAML scalar stands for (n: a
+/// line feed, for "\n"); nothing for the longer ones (x, u, U) and unknown ones.
+std::optional<char> unescape_yaml(char escape) {
+  switch (escape) {
+    case '0':
+      return '\0';
+    case 'a':
+      return '\a';
+    case 'b':
+      return '\b';
+    case 't':
+    case '\t':
+      return '\t';
+    case 'n':
+      return '\n';
+    case 'v':
+      return '\v';
+    case 'f':
+      return '\f';
+    case 'r':
+      return '\r';
+    case 'e':
+      return '\x1b';
+    case ' ':
+    case '"':
+    case '/':
+    case '\\':
+      return escape;
+    default:
+      return std::nullopt;
+  }
+}
+
+/// Where byte `offset` of a quoted or plain scalar's value starts in `source`, which
+/// holds the scalar's text from `begin` on; nothing unless every byte before it maps to
+/// one written on the same line and they spell `value`'s first `offset` bytes.
+std::optional<std::size_t> source_offset(std::string_view source, std::size_t begin,
+                                         std::string_view value, std::size_t offset) {
+  if (begin >= source.size() || offset > value.size()) return std::nullopt;
+  const char quote = source[begin];
+  if (quote == '|' || quote == '>' || quote == '&' || quote == '!') return std::nullopt;
+  const bool quoted = quote == '\'' || quote == '"';
+  std::size_t at = quoted ? begin + 1 : begin;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (at >= source.size() || source[at] == '\n' || source[at] == '\r') return std::nullopt;
+    char decoded = source[at];
+    std::size_t width = 1;
+    if (quote == '\'' && decoded == '\'') {
+      if (at + 1 >= source.size() || source[at + 1] != '\'') return std::nullopt;
+      width = 2;
+    } else if (quote == '"' && decoded == '\\') {
+      const std::optional<char> escaped =
+          at + 1 < source.size() ? unescape_yaml(source[at + 1]) : std::nullopt;
+      if (!escaped) return std::nullopt;
+      decoded = *escaped;
+      width = 2;
+    }
+    if (decoded != value[i]) return std::nullopt;
+    at += width;
+  }
+  return at;
+}
+
 }  // namespace
 
 file_contents read_whole_file(const std::string& path) {
@@ -172,12 +254,14 @@ std::optional<std::string_view> closest_name(std::string_view name,
 }
 
 std::string unknown_name_message(std::string_view kind, std::string_view name,
-                                 const std::vector<std::string_view>& known) {
+                                 const std::vector<std::string_view>& known,
+                                 std::string_view kinds) {
   if (known.empty()) return fmt::format("unknown {} '{}' (none is declared)", kind, name);
   if (const std::optional<std::string_view> closest = closest_name(name, known)) {
     return fmt::format("unknown {} '{}' (did you mean '{}'?)", kind, name, *closest);
   }
-  return fmt::format("unknown {} '{}' (known {}s: {})", kind, name, kind, fmt::join(known, ", "));
+  const std::string plural = kinds.empty() ? fmt::format("{}s", kind) : std::string{kinds};
+  return fmt::format("unknown {} '{}' (known {}: {})", kind, name, plural, fmt::join(known, ", "));
 }
 
 std::string format_duration(std::chrono::milliseconds duration) {
@@ -195,6 +279,63 @@ std::string format_duration(std::chrono::milliseconds duration) {
   return text;
 }
 
+std::string url_problem(std::string_view url) {
+  std::string_view rest = url;
+  bool secure = false;
+  if (starts_with_ignore_case(rest, "https://")) {
+    secure = true;
+    rest.remove_prefix(8);
+  } else if (starts_with_ignore_case(rest, "http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return "must start with https:// (or http:// to a loopback host)";
+  }
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view host;
+  if (!authority.empty() && authority.front() == '[') {
+    host = authority.substr(1, authority.find(']') - 1);
+  } else {
+    host = authority.substr(0, authority.find(':'));
+  }
+  if (host.empty()) return "has no host";
+  if (!secure && !is_loopback(std::string{host})) {
+    return "may use plain http only for loopback hosts (127.0.0.1, localhost, [::1]); use "
+           "https://";
+  }
+  return {};
+}
+
+std::string template_problem(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool doubled = i + 1 < text.size() && text[i + 1] == text[i];
+    if (text[i] == '{' && !doubled) {
+      const std::size_t close = text.find('}', i + 1);
+      if (close == std::string_view::npos) return "a '{' without '}' (write {{ for a brace)";
+      const std::string_view name = text.substr(i + 1, close - i - 1);
+      if (std::find(kTemplateVariables.begin(), kTemplateVariables.end(), name) ==
+          kTemplateVariables.end()) {
+        return unknown_name_message(
+            "template variable", name,
+            std::vector<std::string_view>{kTemplateVariables.begin(), kTemplateVariables.end()});
+      }
+      i = close;
+    } else if (text[i] == '}' && !doubled) {
+      return "a '}' without '{' (write }} for a brace)";
+    } else if (doubled && (text[i] == '{' || text[i] == '}')) {
+      ++i;
+    }
+  }
+  return {};
+}
+
+const std::vector<std::string_view>& level_names() {
+  static const std::vector<std::string_view> names{"debug", "info", "warning", "error", "fatal"};
+  return names;
+}
+
 yaml_reader::yaml_reader(const std::string& yaml, std::string base_directory)
     : yaml_(yaml), base_directory_(std::move(base_directory)) {}
 
@@ -204,6 +345,19 @@ void yaml_reader::error(const YAML::Mark& mark, std::string message) {
 
 void yaml_reader::error_at(int line, int column, std::string message) {
   errors_.push_back({line, column, std::move(message)});
+}
+
+void yaml_reader::error_in_scalar(const entry& e, std::size_t offset, std::string message) {
+  const YAML::Mark mark = e.value.Mark();
+  const auto begin = static_cast<std::size_t>(mark.pos);
+  const std::optional<std::size_t> at = e.value.IsScalar() && mark.pos >= 0
+                                            ? source_offset(yaml_, begin, e.value.Scalar(), offset)
+                                            : std::nullopt;
+  if (!at) {
+    error(mark, std::move(message));
+    return;
+  }
+  error_at(mark.line + 1, mark.column + 1 + static_cast<int>(*at - begin), std::move(message));
 }
 
 std::vector<config_error> yaml_reader::take_sorted_errors() {
@@ -335,6 +489,109 @@ std::optional<std::chrono::milliseconds> yaml_reader::read_duration(const entry&
     return std::chrono::milliseconds{*milliseconds};
   }
   return std::nullopt;
+}
+
+bool yaml_reader::read_secret(const entry& e, secret& out) {
+  const std::size_t errors = error_count();
+  if (e.value.IsScalar()) {
+    if (e.value.Scalar().empty()) {
+      error(e.value.Mark(), fmt::format("{} is empty", e.name));
+    } else {
+      out = secret{e.value.Scalar()};
+    }
+    return error_count() == errors;
+  }
+  if (!e.value.IsMap()) {
+    type_error(e, "a string, {env: NAME} or {file: path}");
+    return false;
+  }
+  std::optional<entry> variable;
+  std::optional<entry> file;
+  for (const auto& pair : e.value) {
+    const YAML::Node& key = pair.first;
+    const std::string name = key.IsScalar() ? key.Scalar() : std::string{};
+    std::optional<entry>& given = name == "env" ? variable : file;
+    if (name != "env" && name != "file") {
+      // A secret pasted in the wrong place would be this key: it is never shown.
+      const std::optional<std::string_view> closest = closest_name(name, {"env", "file"});
+      error(key.Mark(),
+            fmt::format("{}: unknown key, not shown in case it is the secret ({})", e.name,
+                        closest ? fmt::format("did you mean '{}'?", *closest)
+                                : std::string{"expected env or file"}));
+    } else if (given) {
+      error(key.Mark(), fmt::format("{}: '{}' is given twice", e.name, name));
+    } else if (entry value{e.name + "." + name, pair.second};
+               read_scalar(value, name == "env" ? "a variable name" : "a file name")) {
+      given = std::move(value);
+    }
+  }
+  if (error_count() != errors) return false;
+  if (variable && file) {
+    error(e.value.Mark(), fmt::format("{}: give env or file, not both", e.name));
+  } else if (variable) {
+    read_environment_secret(e.name, *variable, out);
+  } else if (file) {
+    read_file_secret(e.name, *file, out);
+  } else {
+    error(e.value.Mark(), fmt::format("{}: expected {{env: NAME}} or {{file: path}}", e.name));
+  }
+  return error_count() == errors;
+}
+
+void yaml_reader::read_environment_secret(const std::string& key, const entry& variable,
+                                          secret& out) {
+  const std::string& name = variable.value.Scalar();
+  if (!is_environment_variable_name(name)) {
+    error(variable.value.Mark(),
+          fmt::format("{} is not an environment variable name (letters, digits and _, not "
+                      "starting with a digit)",
+                      variable.name));
+    return;
+  }
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr || *value == '\0') {
+    error(variable.value.Mark(), fmt::format("environment variable {} ({}) is {}", name, key,
+                                             value == nullptr ? "not set" : "empty"));
+    return;
+  }
+  out = secret{value};
+}
+
+void yaml_reader::read_file_secret(const std::string& key, const entry& file, secret& out) {
+  const std::string path = (std::filesystem::path{base_directory_} / file.value.Scalar()).string();
+  file_contents contents = read_whole_file(path);
+  if (contents.error_number != 0) {
+    error(file.value.Mark(), fmt::format("cannot read '{}' ({}): {}", path, key,
+                                         describe_errno(contents.error_number)));
+    return;
+  }
+  std::string& text = contents.text;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) {
+    error(file.value.Mark(), fmt::format("'{}' ({}) is empty", path, key));
+    return;
+  }
+  out = secret{std::move(text)};
+}
+
+reader yaml_reader::template_field(std::string& out) {
+  return [this, &out](const entry& e) {
+    std::optional<std::string> text = read_scalar(e, "a string");
+    if (!text) return;
+    if (const std::string problem = template_problem(*text); !problem.empty()) {
+      error(e.value.Mark(), fmt::format("{}: {}", e.name, problem));
+      return;
+    }
+    out = std::move(*text);
+  };
+}
+
+std::optional<event_level> yaml_reader::read_level(const entry& e) {
+  std::optional<std::string> name = read_scalar(e, "a level");
+  if (!name) return std::nullopt;
+  const std::optional<event_level> level = parse_event_level(*name);
+  if (!level) error(e.value.Mark(), unknown_name_message("level", *name, level_names()));
+  return level;
 }
 
 reader yaml_reader::string_field(std::string& out) {

@@ -1,8 +1,10 @@
 // The machinery that reads warden-sink's YAML configuration, shared by config.cpp (the
-// sink's own keys) and alerting_config.cpp (trackers, escalation, alert rules, delivery).
-// A yaml_reader walks the document once, checks every value against what it may hold and
-// collects every problem at its place in the file (yaml-cpp's marks are 0-based; ours are
-// 1-based), so that one run of --check-config shows all of them.
+// sink's own keys), alerting_config.cpp (trackers, escalation, alert rules, delivery) and
+// routing_config.cpp (route, receivers, flood). A yaml_reader walks the document once,
+// checks every value against what it may hold and collects every problem at its place in
+// the file (yaml-cpp's marks are 0-based; ours are 1-based), so that one run of
+// --check-config shows all of them. Secrets are read here too, and no message ever shows
+// one.
 //
 //   yaml_reader yaml{text, base_directory};
 //   std::uint64_t per_hour = 20;
@@ -28,7 +30,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "server/alerting_config.hpp"
 #include "server/config.hpp"
+#include "server/secret.hpp"
 
 namespace warden::sink::config_detail {
 
@@ -64,11 +68,21 @@ struct file_contents {
 [[nodiscard]] std::optional<std::string_view> closest_name(
     std::string_view name, const std::vector<std::string_view>& known);
 /// "unknown <kind> 'name'" with the closest of `known` as a suggestion, or the list of
-/// them when none is close: "unknown filter 'teem' (did you mean 'team'?)".
+/// them when none is close: "unknown filter 'teem' (did you mean 'team'?)". `kinds` is
+/// the plural when adding an s does not make it ("severities").
 [[nodiscard]] std::string unknown_name_message(std::string_view kind, std::string_view name,
-                                               const std::vector<std::string_view>& known);
+                                               const std::vector<std::string_view>& known,
+                                               std::string_view kinds = {});
 /// A duration the way the config writes it: "30s", "1h30m", "1ms"; "0s" for zero.
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds duration);
+/// What is wrong with an http(s) URL, or an empty string: it needs a host, and plain
+/// http is for loopback hosts only (so that tests can use local fakes).
+[[nodiscard]] std::string url_problem(std::string_view url);
+/// What is wrong with template `text`, or an empty string: each "{name}" must be one of
+/// kTemplateVariables; "{{" and "}}" stand for braces.
+[[nodiscard]] std::string template_problem(std::string_view text);
+/// The canonical level names, debug to fatal, for messages.
+[[nodiscard]] const std::vector<std::string_view>& level_names();
 
 /// Reads one YAML document's values and collects the errors found in them. Not
 /// thread-safe; one per document.
@@ -86,6 +100,10 @@ class yaml_reader {
   void error(const YAML::Mark& mark, std::string message);
   /// Records an error at a 1-based line and column.
   void error_at(int line, int column, std::string message);
+  /// Records an error at byte `offset` of scalar `e`'s value, mapped back through its
+  /// quoting to the file; at the scalar itself when the mapping is not plain (a block
+  /// scalar, a line break or a \x escape before the offset, an anchor or tag).
+  void error_in_scalar(const entry& e, std::size_t offset, std::string message);
   /// How many errors were recorded so far: a reader compares counts to learn whether a
   /// part of the document it depends on was read cleanly.
   [[nodiscard]] std::size_t error_count() const noexcept { return errors_.size(); }
@@ -142,6 +160,15 @@ class yaml_reader {
   /// error) when malformed or beyond what milliseconds hold.
   std::optional<std::chrono::milliseconds> read_duration(const entry& e);
 
+  /// Reads a secret: a literal, {env: NAME} or {file: path} (relative to
+  /// base_directory(), trailing line breaks stripped). Messages name the key, variable or
+  /// file, never the value. False, with an error, when there is none.
+  bool read_secret(const entry& e, secret& out);
+  /// A template of kTemplateVariables (template_problem).
+  reader template_field(std::string& out);
+  /// A level name (or an alias parse_event_level knows).
+  std::optional<event_level> read_level(const entry& e);
+
   /// A string, as it is.
   reader string_field(std::string& out);
   /// true or false (yes/no, on/off as YAML 1.1 has them).
@@ -174,24 +201,36 @@ class yaml_reader {
  private:
   std::optional<std::uint64_t> read_unsigned(const entry& e, std::uint64_t minimum,
                                              std::uint64_t maximum, bool size);
+  void read_environment_secret(const std::string& key, const entry& variable, secret& out);
+  void read_file_secret(const std::string& key, const entry& file, secret& out);
 
   const std::string& yaml_;
   const std::string base_directory_;
   std::vector<config_error> errors_;
 };
 
-/// The alerting keys of the root mapping, as config.cpp found them; each is read by
-/// read_alerting, after the root mapping, in this order (owners and rules name trackers).
+/// The alerting keys of the root mapping, as config.cpp found them; read_alerting reads
+/// them after the root mapping, those a later one refers to first: trackers, escalation,
+/// receivers, route, flood, alert_rules, delivery.
 struct alerting_keys {
   std::optional<entry> trackers;
   std::optional<entry> escalation;
   std::optional<entry> alert_rules;
   std::optional<entry> delivery;
+  std::optional<entry> route;
+  std::optional<entry> receivers;
+  std::optional<entry> flood;
 };
 
 /// Reads the alerting keys into `out` (alerting_config.cpp) and checks them against each
-/// other: owners and actions name declared trackers, `ticket` needs escalation. Without
-/// `alert_rules`, escalation brings default_alert_rules().
+/// other: owners and actions name declared trackers, `ticket` needs escalation, `notify`
+/// a route. Without `alert_rules`, escalation or a route brings default_alert_rules().
 void read_alerting(yaml_reader& yaml, const alerting_keys& keys, alerting_config& out);
+
+/// Reads receivers, route and flood into `out` (routing_config.cpp): routes name
+/// declared receivers, receiver names are unique and none is a tracker's name
+/// (`tracker_names`, as read before). Called by read_alerting.
+void read_routing(yaml_reader& yaml, const alerting_keys& keys,
+                  const std::map<std::string, int>& tracker_names, alerting_config& out);
 
 }  // namespace warden::sink::config_detail

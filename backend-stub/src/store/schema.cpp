@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -241,6 +241,68 @@ CREATE TABLE alert_rule_state (
   fires INTEGER NOT NULL,
   PRIMARY KEY (rule_id, issue_id)
 ) WITHOUT ROWID;
+)sql",
+    // 7: notifications (issue #5). A rule's notify action adds an item to the group of
+    // each route it matches (Alertmanager's groups: one message per receiver and group
+    // key); the dispatcher turns due groups into outbox rows. PagerDuty alerts are
+    // remembered per receiver and issue (their dedup key), and tickets past a team's
+    // hourly cap are listed in a digest ticket.
+    R"sql(
+CREATE TABLE notification_groups (
+  id INTEGER PRIMARY KEY,
+  receiver TEXT NOT NULL,
+  group_key TEXT NOT NULL,              -- {}/{team="payments"}:{issue="42"}
+  labels TEXT NOT NULL,                 -- JSON object of the group's labels
+  created INTEGER NOT NULL,
+  group_wait INTEGER NOT NULL,          -- the route's timers when the group was made, ms
+  group_interval INTEGER NOT NULL,
+  repeat_interval INTEGER NOT NULL,     -- -1: never
+  next_flush INTEGER,                   -- NULL: nothing due until an item arrives
+  last_flush INTEGER,
+  last_sent INTEGER,
+  last_sent_firing INTEGER NOT NULL DEFAULT 0,
+  flushes INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (receiver, group_key)
+);
+CREATE INDEX notification_groups_due ON notification_groups (next_flush)
+  WHERE next_flush IS NOT NULL;
+CREATE TABLE notification_items (
+  id INTEGER PRIMARY KEY,
+  group_id INTEGER NOT NULL REFERENCES notification_groups (id),
+  issue_id INTEGER NOT NULL,
+  reason TEXT NOT NULL,                 -- first_seen, regressed, ..., resolved
+  rule TEXT NOT NULL,
+  level TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  added INTEGER NOT NULL,
+  sent_in INTEGER                       -- the outbox row that carried it; NULL: not yet
+);
+CREATE INDEX notification_items_unsent ON notification_items (group_id) WHERE sent_in IS NULL;
+CREATE INDEX notification_items_by_issue ON notification_items (issue_id);
+CREATE TABLE pagerduty_alerts (
+  receiver TEXT NOT NULL,
+  issue_id INTEGER NOT NULL,
+  dedup_key TEXT NOT NULL,
+  state TEXT NOT NULL,                  -- triggered, resolved
+  triggered INTEGER,
+  resolved INTEGER,
+  PRIMARY KEY (receiver, issue_id)
+) WITHOUT ROWID;
+CREATE TABLE digests (
+  id INTEGER PRIMARY KEY,
+  team TEXT NOT NULL,
+  tracker TEXT NOT NULL,
+  project TEXT NOT NULL,
+  opened INTEGER NOT NULL,
+  closes INTEGER NOT NULL,              -- issues past the cap until then join this digest
+  issue_count INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL,                  -- pending, created, failed
+  external_id TEXT,
+  external_key TEXT,
+  url TEXT
+);
+CREATE INDEX digests_open ON digests (team, tracker, project, closes);
+ALTER TABLE tickets ADD COLUMN digest_id INTEGER;
 )sql",
 };
 

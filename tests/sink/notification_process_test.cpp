@@ -1,0 +1,176 @@
+// Notifications end to end (issue #5): the real warden-sink with a routing tree, fake
+// Slack webhooks and a fake PagerDuty on 127.0.0.1 (tests/support). A production fatal
+// reaches the owning team's channel and pages once, however many events follow;
+// resolving the issue resolves the page with the same dedup key; Slack's one message a
+// second per webhook is kept without a single 429.
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/fake_pagerduty.hpp"
+#include "../support/fake_slack.hpp"
+#include "../support/fake_youtrack.hpp"
+#include "sink_client.hpp"
+
+namespace {
+
+using warden::testing::client_for;
+using warden::testing::event_id;
+using warden::testing::fake_pagerduty;
+using warden::testing::fake_slack;
+using warden::testing::fake_slack_options;
+using warden::testing::fake_youtrack;
+using warden::testing::json_of;
+using warden::testing::sink_process;
+using warden::testing::temp_directory;
+
+constexpr const char* kToken = "perm:notification-test-4e1b";
+constexpr const char* kRoutingKey = "R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY42";
+constexpr const char* kEnvelopePath = "/api/7/envelope/?sentry_key=pubkey&sentry_version=7";
+
+// Everything escalates and notifies: payments' issues go to its channel, others to the
+// general one, production fatals page as well.
+std::string sink_config(const fake_youtrack& tracker, const fake_pagerduty& pagerduty) {
+  return R"(
+projects:
+  - id: 7
+    keys: [{public_key: pubkey}]
+storage: {durable: false}
+trackers:
+  - {name: youtrack, type: youtrack, url: )" +
+         tracker.base_url() + R"(, token: {env: WARDEN_TEST_YOUTRACK_TOKEN}}
+escalation:
+  owners: [{match: {}, tracker: youtrack, project: OPS}]
+alert_rules:
+  - id: prod
+    conditions: [first_seen, regressed]
+    conditions_match: any
+    filters: {environment: production}
+    actions: [ticket, notify]
+route:
+  receiver: general-slack
+  group_by: [issue]
+  group_wait: 0s
+  group_interval: 1s
+  routes:
+    - {matchers: ['severity="critical"', 'environment="production"'], receiver: pagerduty-main,
+       continue: true}
+    - {matchers: ['team="payments"'], receiver: payments-slack}
+receivers:
+  - {name: payments-slack, slack: {webhook_url: {env: WARDEN_TEST_SLACK_PAYMENTS}}}
+  - {name: general-slack, slack: {webhook_url: {env: WARDEN_TEST_SLACK_GENERAL}}}
+  - name: pagerduty-main
+    pagerduty: {routing_key: {env: WARDEN_TEST_PD_KEY}, url: )" +
+         pagerduty.enqueue_url() + R"(, send_resolved: true}
+delivery: {timeout: 1s, connect_timeout: 1s, backoff: {initial: 50ms, max: 200ms}}
+)";
+}
+
+sink_process start_sink(const temp_directory& directory, const std::string& config,
+                        const fake_slack& slack) {
+  ::setenv("WARDEN_TEST_YOUTRACK_TOKEN", kToken, 1);
+  ::setenv("WARDEN_TEST_SLACK_PAYMENTS", slack.webhook_url("T0/B0/payments").c_str(), 1);
+  ::setenv("WARDEN_TEST_SLACK_GENERAL", slack.webhook_url("T0/B0/general").c_str(), 1);
+  ::setenv("WARDEN_TEST_PD_KEY", kRoutingKey, 1);
+  return sink_process{WARDEN_SINK_BINARY,
+                      {"--config=" + directory.write("sink.yaml", config),
+                       "--database=" + directory.file("sink.db")}};
+}
+
+std::string error_envelope(const std::string& id, const std::string& type, const std::string& team,
+                           const std::string& level) {
+  return R"({"event_id":")" + id + "\"}\n{\"type\":\"event\"}\n" + R"({"level":")" + level +
+         R"(","environment":"production","tags":{"team":")" + team +
+         R"(","function":"backend","product":"checkout"},"exception":{"values":[{"type":")" + type +
+         R"(","value":"boom"}]}})" + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("a production fatal reaches its team's channel and pages once, however many events") {
+  fake_youtrack tracker{{kToken}};
+  tracker.add_project("OPS");
+  fake_slack slack;
+  fake_pagerduty pagerduty;
+  temp_directory directory;
+  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+
+  for (int i = 1; i <= 300; ++i) {
+    REQUIRE(
+        client.Post(kEnvelopePath, error_envelope(event_id(i), "Fatal", "payments", "fatal"), "")
+            ->status == 200);
+  }
+  REQUIRE(pagerduty.wait_for_events(1, std::chrono::seconds{10}));
+  REQUIRE(slack.wait_for_messages(1, std::chrono::seconds{10}));
+  std::this_thread::sleep_for(std::chrono::milliseconds{1500});  // past group_interval
+  CHECK(tracker.creates() == 1);
+  const auto messages = slack.messages();
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0].path == fake_slack::path_of("T0/B0/payments"));
+  CHECK(messages[0].text.find("Fatal") != std::string::npos);
+  const auto events = pagerduty.events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].event_action == "trigger");
+  CHECK(events[0].severity == "critical");
+  CHECK(events[0].dedup_key.rfind("warden:payments:wd:7:", 0) == 0);
+
+  // An error (not fatal) of another team goes to the general channel and does not page.
+  REQUIRE(
+      client.Post(kEnvelopePath, error_envelope(event_id(1000), "Minor", "search", "error"), "")
+          ->status == 200);
+  REQUIRE(slack.wait_for_messages(2, std::chrono::seconds{10}));
+  CHECK(slack.messages().back().path == fake_slack::path_of("T0/B0/general"));
+  CHECK(pagerduty.events().size() == 1);
+
+  // Resolving the fatal resolves the page, with the same dedup key.
+  REQUIRE(
+      client.Put("/api/0/issues/1", R"({"status":"resolved","actor":"ann"})", "application/json")
+          ->status == 200);
+  REQUIRE(pagerduty.wait_for_events(2, std::chrono::seconds{10}));
+  const auto resolved = pagerduty.events().back();
+  CHECK(resolved.event_action == "resolve");
+  CHECK(resolved.dedup_key == events[0].dedup_key);
+  CHECK(pagerduty.open_alerts().empty());
+
+  // The log shows each delivery; no secret appears in it.
+  const auto log = client.Get("/api/0/deliveries?limit=50");
+  REQUIRE(log);
+  CHECK(log->body.find(kRoutingKey) == std::string::npos);
+  CHECK(log->body.find("T0/B0/payments") == std::string::npos);
+  const auto detail = json_of(log->body);
+  CHECK(detail["deliveries"].Size() >= 5);  // create, 2 messages, trigger, resolve, resolve
+}
+
+TEST_CASE("Slack's one message a second per webhook is kept: no 429, nothing lost") {
+  fake_youtrack tracker{{kToken}};
+  tracker.add_project("OPS");
+  fake_slack_options strict;
+  strict.strict = true;
+  fake_slack slack{strict};
+  fake_pagerduty pagerduty;
+  temp_directory directory;
+  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  for (int i = 1; i <= 4; ++i) {
+    REQUIRE(
+        client
+            .Post(kEnvelopePath,
+                  error_envelope(event_id(i), "Distinct" + std::to_string(i), "payments", "error"),
+                  "")
+            ->status == 200);
+  }
+  REQUIRE(slack.wait_for_messages(4, std::chrono::seconds{15}));
+  CHECK(slack.rate_limited() == 0);
+  const auto arrivals = slack.arrival_times(fake_slack::path_of("T0/B0/payments"));
+  REQUIRE(arrivals.size() == 4);
+  for (std::size_t i = 1; i < arrivals.size(); ++i) {
+    CHECK(arrivals[i] - arrivals[i - 1] >= std::chrono::milliseconds{950});
+  }
+}
