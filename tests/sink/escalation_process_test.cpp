@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -473,4 +474,52 @@ alert_rules:
                   " --listen=127.0.0.1:0 --database=" + directory.file("never.db"));
   CHECK(started.exit_code == 2);
   CHECK(started.output.find("unknown tracker 'jira'") != std::string::npos);
+}
+
+TEST_CASE("past the hourly cap a team's new issues are listed in one digest ticket") {
+  fake_youtrack tracker{{kToken}};
+  tracker.add_project("OPS");
+  std::string config = sink_config(tracker.base_url());
+  const std::string owners = "escalation:\n  owners:";
+  config.replace(config.find(owners), owners.size(),
+                 "escalation:\n  tickets_per_team_per_hour: 3\n  digest_update_interval: 1s\n"
+                 "  owners:");
+  temp_directory directory;
+  auto sink = start_sink(directory, config);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  for (int i = 1; i <= 8; ++i) {
+    REQUIRE(
+        client.Post(kEnvelopePath, error_envelope(event_id(i), "Flood" + std::to_string(i)), "")
+            ->status == 200);
+  }
+  // Three tickets, then one digest listing the other five; its updates are debounced.
+  REQUIRE(tracker.wait_for_issues(4, std::chrono::seconds{10}));
+  REQUIRE(eventually([&] { return ticket_state(client, 8) == "digested"; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // past the update interval
+  const auto created = tracker.issues();
+  REQUIRE(created.size() == 4);
+  const auto digest_of = std::find_if(created.begin(), created.end(), [](const auto& issue) {
+    return issue.summary.find("issues past the hourly ticket cap") != std::string::npos;
+  });
+  REQUIRE(digest_of != created.end());
+  const auto digest = *tracker.find_issue(digest_of->id_readable);
+  std::size_t listed = 0;
+  for (int i = 4; i <= 8; ++i) {
+    CHECK(ticket_state(client, i) == "digested");
+    const bool in_text = digest.description.find("Flood" + std::to_string(i)) != std::string::npos;
+    const bool in_comment =
+        !digest.comments.empty() &&
+        digest.comments.back().find("Flood" + std::to_string(i)) != std::string::npos;
+    listed += in_text || in_comment ? 1 : 0;
+  }
+  CHECK(listed == 5);  // every held-back issue is visible in the digest
+  CHECK(tracker.find_issue(digest.id_readable)->comments.size() <= 2);  // debounced
+  const auto detail = get_json(client, "/api/0/issues/8");
+  REQUIRE(detail["ticket"]["digest"].IsObject());
+  CHECK(detail["ticket"]["digest"]["key"] == digest.id_readable.c_str());
+  const auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find(R"(warden_sink_tickets{tracker="youtrack",state="digested"} 5)") !=
+        std::string::npos);
 }

@@ -136,6 +136,15 @@ TEST_CASE("pattern matchers are anchored at both ends") {
   CHECK(receivers(tree, {{"environment", "production-eu"}}) == names{"root"});
   CHECK(receivers(tree, {{"environment", "staging"}}) == names{"root"});
   CHECK(receivers(tree, {{"environment", "stag"}}) == names{"stag"});
+  CHECK(receivers(tree, {{"environment", "Prod"}}) == names{"root"});
+  CHECK(receivers(tree, {{"environment", "prod|production"}}) == names{"root"});
+
+  const route_tree regions = compile_ok(
+      root_with({route({matcher("tags.region", op::matches, "us-east-1|eu_west-1|x")}, "listed")}));
+  CHECK(receivers(regions, {{"tags.region", "eu_west-1"}}) == names{"listed"});
+  CHECK(receivers(regions, {{"tags.region", "x"}}) == names{"listed"});
+  CHECK(receivers(regions, {{"tags.region", "us-east-10"}}) == names{"root"});
+  CHECK(receivers(regions, {{"tags.region", "us-east"}}) == names{"root"});
 
   const route_tree prefix =
       compile_ok(root_with({route({matcher("release", op::matches, "checkout@2\\..*")}, "v2")}));

@@ -73,14 +73,6 @@ absl::StatusOr<std::optional<std::string>> ticket_state(sqlite_db& db, std::int6
   return state;
 }
 
-absl::StatusOr<std::int64_t> single_int(sqlite_statement& query) {
-  absl::StatusOr<bool> row = query.step();
-  if (!row.ok()) return row.status();
-  const std::int64_t value = *row ? query.column_int(0) : 0;
-  query.reset();
-  return value;
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<alert_engine>> alert_engine::create(alerting_config config) {
@@ -208,15 +200,16 @@ absl::Status alert_engine::open_ticket(sqlite_db& db, const event_record& event,
   }
 
   absl::StatusOr<sqlite_statement*> recent = db.cached(
-      "SELECT count(*) FROM tickets WHERE team = ? AND created > ? AND state <> 'capped'");
+      "SELECT count(*) FROM tickets WHERE team = ? AND created > ? AND state <> 'digested'");
   if (!recent.ok()) return recent.status();
   (*recent)->bind(1, event.team).bind(2, event.received_ms - kHourMs);
-  absl::StatusOr<std::int64_t> opened_last_hour = single_int(**recent);
+  absl::StatusOr<std::int64_t> opened_last_hour = (*recent)->single_int();
   if (!opened_last_hour.ok()) return opened_last_hour.status();
   const bool capped = static_cast<std::uint64_t>(*opened_last_hour) >=
                       config_.escalation->tickets_per_team_per_hour;
 
   std::int64_t delivery = 0;
+  std::int64_t digest = 0;
   if (!capped) {
     outbox_intent create;
     create.kind = "ticket.create";
@@ -235,10 +228,15 @@ absl::Status alert_engine::open_ticket(sqlite_db& db, const event_record& event,
     if (!queued.ok()) return queued.status();
     delivery = *queued;
     queued_ = true;
+  } else {
+    absl::StatusOr<std::int64_t> joined =
+        join_digest(db, event.team, tracker, project, event.received_ms);
+    if (!joined.ok()) return joined.status();
+    digest = *joined;
   }
   absl::StatusOr<sqlite_statement*> insert = db.cached(
       "INSERT INTO tickets (issue_id, tracker, project, team, incident_key, state, created, "
-      "create_delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "create_delivery, digest_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!insert.ok()) return insert.status();
   (*insert)
       ->bind(1, result.issue_id)
@@ -246,19 +244,76 @@ absl::Status alert_engine::open_ticket(sqlite_db& db, const event_record& event,
       .bind(3, project)
       .bind(4, event.team)
       .bind(5, incident_key(event.project_id, event.group_hash))
-      .bind(6, capped ? "capped" : "pending")
+      .bind(6, capped ? "digested" : "pending")
       .bind(7, event.received_ms);
-  if (delivery == 0) {
-    (*insert)->bind_null(8);
-  } else {
-    (*insert)->bind(8, delivery);
+  for (const auto& [column, value] : {std::pair{8, delivery}, std::pair{9, digest}}) {
+    if (value == 0) {
+      (*insert)->bind_null(column);
+    } else {
+      (*insert)->bind(column, value);
+    }
   }
   WARDEN_RETURN_IF_ERROR((*insert)->run());
-  return record_activity(db, result.issue_id, event.received_ms,
-                         capped ? "ticket_capped" : "ticket_requested",
-                         capped ? fmt::format("{} tickets for team {} in the last hour (the cap)",
-                                              *opened_last_hour, event.team)
-                                : fmt::format("{} {}", tracker, project));
+  return record_activity(
+      db, result.issue_id, event.received_ms, capped ? "ticket_digested" : "ticket_requested",
+      capped ? fmt::format("{} tickets for team {} in the last hour (the cap): listed in digest {}",
+                           *opened_last_hour, event.team, digest)
+             : fmt::format("{} {}", tracker, project));
+}
+
+absl::StatusOr<std::int64_t> alert_engine::join_digest(sqlite_db& db, const std::string& team,
+                                                       const std::string& tracker,
+                                                       const std::string& project,
+                                                       std::int64_t now_ms) {
+  absl::StatusOr<sqlite_statement*> open = db.cached(
+      "SELECT max(id) FROM digests WHERE team = ? AND tracker = ? AND project = ? AND closes > ?");
+  if (!open.ok()) return open.status();
+  (*open)->bind(1, team).bind(2, tracker).bind(3, project).bind(4, now_ms);
+  absl::StatusOr<std::int64_t> digest = (*open)->single_int();
+  if (!digest.ok()) return digest.status();
+  const std::string ordering = fmt::format("digest:{}", *digest);
+  if (*digest == 0) {
+    absl::StatusOr<sqlite_statement*> opened = db.cached(
+        "INSERT INTO digests (team, tracker, project, opened, closes, state) "
+        "VALUES (?, ?, ?, ?, ?, 'pending')");
+    if (!opened.ok()) return opened.status();
+    (*opened)
+        ->bind(1, team)
+        .bind(2, tracker)
+        .bind(3, project)
+        .bind(4, now_ms)
+        .bind(5, now_ms + config_.escalation->digest_window.count());
+    WARDEN_RETURN_IF_ERROR((*opened)->run());
+    *digest = db.last_insert_id();
+    outbox_intent create;
+    create.kind = "digest.create";
+    create.target = tracker;
+    create.idempotency_key = fmt::format("digest.create:{}", *digest);
+    create.ordering_key = fmt::format("digest:{}", *digest);
+    create.intent = fmt::format(R"({{"digest":{}}})", *digest);
+    create.created_ms = now_ms;
+    WARDEN_RETURN_IF_ERROR(enqueue_delivery(db, create).status());
+  } else {
+    // Later issues are added to its description at most once per update interval.
+    const std::int64_t interval = config_.escalation->digest_update_interval.count();
+    const std::int64_t window = now_ms / interval;
+    outbox_intent update;
+    update.kind = "digest.update";
+    update.target = tracker;
+    update.idempotency_key = fmt::format("digest.update:{}:{}", *digest, window);
+    update.ordering_key = fmt::format("digest:{}", *digest);
+    update.intent = fmt::format(R"({{"digest":{}}})", *digest);
+    update.created_ms = now_ms;
+    update.due_ms = (window + 1) * interval;
+    WARDEN_RETURN_IF_ERROR(enqueue_delivery(db, update).status());
+  }
+  absl::StatusOr<sqlite_statement*> count =
+      db.cached("UPDATE digests SET issue_count = issue_count + 1 WHERE id = ?");
+  if (!count.ok()) return count.status();
+  (*count)->bind(1, *digest);
+  WARDEN_RETURN_IF_ERROR((*count)->run());
+  queued_ = true;
+  return *digest;
 }
 
 absl::Status alert_engine::follow_up(sqlite_db& db, std::int64_t issue_id, std::string_view kind,
@@ -298,7 +353,7 @@ absl::Status alert_engine::after_status_change(sqlite_db& db, const issue_row& i
       db.cached("SELECT max(id) FROM issue_activity WHERE issue_id = ?");
   if (!latest.ok()) return latest.status();
   (*latest)->bind(1, issue.id);
-  absl::StatusOr<std::int64_t> activity = single_int(**latest);
+  absl::StatusOr<std::int64_t> activity = (*latest)->single_int();
   if (!activity.ok()) return activity.status();
   if (resolving) {
     absl::StatusOr<bool> resolved = notifier_.resolved(db, issue.id, *activity, change.at_ms);

@@ -63,6 +63,12 @@ class alert_engine final : public write_hooks {
   absl::Status open_ticket(sqlite_db& db, const event_record& event, const write_result& result,
                            const rule_action& action, const alert_rule_config& rule,
                            std::string_view reason);
+  // The digest ticket that issues of `team` past the hourly cap are listed in (opened
+  // with a digest.create when none is open; else a debounced digest.update). Returns
+  // its id.
+  absl::StatusOr<std::int64_t> join_digest(sqlite_db& db, const std::string& team,
+                                           const std::string& tracker, const std::string& project,
+                                           std::int64_t now_ms);
   // Queues `kind` for the issue's created ticket (reopen, comment, resolve), if it has one.
   absl::Status follow_up(sqlite_db& db, std::int64_t issue_id, std::string_view kind,
                          std::string_view idempotency_suffix, std::string intent,

@@ -9,14 +9,6 @@ constexpr std::int64_t kMinuteMs = 60'000;
 constexpr std::int64_t kHourMs = 3'600'000;
 constexpr std::int64_t kDayMs = 24 * kHourMs;
 
-absl::StatusOr<std::int64_t> single_int(sqlite_statement& query) {
-  absl::StatusOr<bool> row = query.step();
-  if (!row.ok()) return row.status();
-  const std::int64_t value = *row ? query.column_int(0) : 0;
-  query.reset();
-  return value;
-}
-
 }  // namespace
 
 issue_windows::issue_windows(std::chrono::milliseconds longest, bool users)
@@ -84,7 +76,7 @@ std::int64_t issue_windows::view::events_within(std::chrono::milliseconds interv
       .bind(2, environment_)
       .bind(3, width)
       .bind(4, (now_ms_ - interval.count()) / width);
-  return single_int(**sum).value_or(0);
+  return (*sum)->single_int().value_or(0);
 }
 
 std::int64_t issue_windows::view::users_within(std::chrono::milliseconds interval) const {
@@ -99,7 +91,7 @@ std::int64_t issue_windows::view::users_within(std::chrono::milliseconds interva
       .bind(2, environment_)
       .bind(3, width)
       .bind(4, (now_ms_ - interval.count()) / width);
-  return single_int(**distinct).value_or(0);
+  return (*distinct)->single_int().value_or(0);
 }
 
 }  // namespace warden::sink

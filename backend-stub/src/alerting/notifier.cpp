@@ -10,6 +10,7 @@
 #include "fmt/format.h"
 #include "outbox/outbox_store.hpp"
 #include "targets/pagerduty.hpp"
+#include "targets/ticket_text.hpp"
 
 namespace warden::sink {
 namespace {
@@ -51,30 +52,6 @@ std::string items_intent(std::int64_t group_id, const std::vector<std::int64_t>&
   out.Bool(resolved);
   out.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
-}
-
-std::string_view severity_of(std::string_view level) {
-  const event_level parsed = parse_event_level(level).value_or(event_level::error);
-  switch (parsed) {
-    case event_level::fatal:
-      return "critical";
-    case event_level::error:
-      return "error";
-    case event_level::warning:
-      return "warning";
-    case event_level::info:
-    case event_level::debug:
-      return "info";
-  }
-  return "error";
-}
-
-absl::StatusOr<std::int64_t> single_int(sqlite_statement& query) {
-  absl::StatusOr<bool> row = query.step();
-  if (!row.ok()) return row.status();
-  const std::int64_t value = *row ? query.column_int(0) : 0;
-  query.reset();
-  return value;
 }
 
 // One unsent item of a group.
@@ -141,7 +118,7 @@ absl::StatusOr<bool> notifier::notify(sqlite_db& db, const event_record& event,
   labels.set("function", event.function);
   labels.set("product", event.product);
   labels.set("level", event.level);
-  labels.set("severity", severity_of(event.level));
+  labels.set("severity", severity_of_level(event.level));
   labels.set("environment", event.environment);
   labels.set("release", event.release);
   labels.set("project", fmt::format("{}", event.project_id));
@@ -170,7 +147,7 @@ absl::StatusOr<bool> notifier::notify(sqlite_db& db, const event_record& event,
         .bind(5, static_cast<std::int64_t>(route.group_wait.count()))
         .bind(6, static_cast<std::int64_t>(route.group_interval.count()))
         .bind(7, repeat);
-    absl::StatusOr<std::int64_t> group_id = single_int(**group);
+    absl::StatusOr<std::int64_t> group_id = (*group)->single_int();
     if (!group_id.ok()) return group_id.status();
     absl::StatusOr<sqlite_statement*> item = db.cached(
         "INSERT INTO notification_items (group_id, issue_id, reason, rule, level, environment, "
@@ -322,7 +299,7 @@ absl::StatusOr<std::int64_t> notifier::flush_due(sqlite_db& db, std::int64_t now
         "i.issue_id WHERE i.group_id = ? AND i.reason <> 'resolved' AND s.status = 'unresolved'");
     if (!open.ok()) return open.status();
     (*open)->bind(1, group.id);
-    absl::StatusOr<std::int64_t> open_issues = single_int(**open);
+    absl::StatusOr<std::int64_t> open_issues = (*open)->single_int();
     if (!open_issues.ok()) return open_issues.status();
 
     const receiver_config* target = receiver(group.receiver);

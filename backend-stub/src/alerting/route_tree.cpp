@@ -2,7 +2,8 @@
 // children and group_by labels as ranges of shared arrays, and every option resolved at
 // compile time. The labels that matchers and group_by name are numbered ("slots"); a
 // match looks each one up in the notification at most once, and runs each distinct
-// (label, pattern) RE2 at most once, however many nodes repeat it. Plain compares run
+// (label, pattern) RE2 at most once, however many nodes repeat it; a pattern of plain
+// words separated by '|' is compared word by word instead. Plain compares run
 // before patterns within a node. Results are written into the caller's vector, reusing
 // its strings.
 #include "alerting/route_tree.hpp"
@@ -62,11 +63,32 @@ struct compiled_node {
   route_timers timers;
 };
 
-// A distinct RE2 test: a label against a pattern.
+// A distinct RE2 test: a label against a pattern. Patterns that are alternatives of
+// plain words ("production|prod", most of them) are compared with the words instead.
 struct compiled_pattern {
   std::uint32_t slot = 0;
   std::unique_ptr<const RE2> regex;
+  std::vector<std::string> words;  // empty: run the regex
 };
+
+// The alternatives of `pattern` when each is a non-empty run of letters, digits, '_'
+// and '-' (which stand for themselves in RE2), else none.
+std::vector<std::string> plain_words(std::string_view pattern) {
+  std::vector<std::string> words;
+  std::size_t start = 0;
+  while (start <= pattern.size()) {
+    const std::size_t bar = std::min(pattern.find('|', start), pattern.size());
+    const std::string_view word = pattern.substr(start, bar - start);
+    const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '-';
+    });
+    if (!plain) return {};
+    words.emplace_back(word);
+    start = bar + 1;
+  }
+  return words;
+}
 
 // Alertmanager's "reserved" characters: a label name with one is quoted in route keys.
 bool is_reserved(char c) {
@@ -340,7 +362,7 @@ class tree_builder {
         patterns_.erase(found);
         return absl::InvalidArgumentError(fmt::format("bad RE2 pattern: {}", regex->error()));
       }
-      tree_.patterns.push_back({compiled.slot, std::move(regex)});
+      tree_.patterns.push_back({compiled.slot, std::move(regex), plain_words(matcher.value)});
     }
     compiled.pattern = found->second;
     return compiled;
@@ -397,6 +419,9 @@ class label_values {
   bool run(std::uint32_t pattern) {
     const compiled_pattern& compiled = tree_.patterns[pattern];
     const std::string_view text = of(compiled.slot);
+    if (!compiled.words.empty()) {
+      return std::find(compiled.words.begin(), compiled.words.end(), text) != compiled.words.end();
+    }
     return compiled.regex->Match(re2::StringPiece{text.data(), text.size()}, 0, text.size(),
                                  RE2::ANCHOR_BOTH, nullptr, 0);
   }

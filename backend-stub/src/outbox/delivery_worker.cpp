@@ -286,12 +286,13 @@ bool delivery_worker::deliver_next() {
 
 delivery_worker::verdict delivery_worker::deliver(const delivery_row& row) {
   const std::string& kind = row.what.kind;
-  if (kind.rfind("ticket.", 0) == 0) {
+  if (kind.rfind("ticket.", 0) == 0 || kind.rfind("digest.", 0) == 0) {
     const tracker_config* tracker = find_named(options_.alerting.trackers, row.what.target);
     if (tracker == nullptr) {
       return verdict::failed(fmt::format("target '{}' is no longer configured", row.what.target));
     }
     if (kind == "ticket.create") return deliver_ticket_create(row, *tracker);
+    if (kind.rfind("digest.", 0) == 0) return deliver_digest(row, *tracker);
     return deliver_ticket_follow_up(row, *tracker);
   }
   const receiver_config* receiver = find_named(options_.alerting.receivers, row.what.target);
@@ -625,6 +626,78 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
   return created;
 }
 
+delivery_worker::verdict delivery_worker::deliver_digest(const delivery_row& row,
+                                                         const tracker_config& tracker) {
+  const rapidjson::Document why = intent_of(row);
+  const auto named = why.FindMember("digest");
+  if (named == why.MemberEnd() || !named->value.IsInt64()) {
+    return verdict::failed("the delivery's intent names no digest");
+  }
+  const std::int64_t digest = named->value.GetInt64();
+  std::string team, project, state, key;
+  std::vector<digest_entry> issues;
+  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<sqlite_statement*> row_of = db.cached(
+        "SELECT team, project, state, coalesce(external_key, '') FROM digests WHERE id = ?");
+    if (!row_of.ok()) return row_of.status();
+    (*row_of)->bind(1, digest);
+    absl::StatusOr<bool> found = (*row_of)->step();
+    if (!found.ok()) return found.status();
+    if (*found) {
+      team = (*row_of)->column_text(0);
+      project = (*row_of)->column_text(1);
+      state = (*row_of)->column_text(2);
+      key = (*row_of)->column_text(3);
+    }
+    (*row_of)->reset();
+    absl::StatusOr<sqlite_statement*> listed = db.cached(
+        "SELECT i.id, i.title, i.level, i.event_count FROM tickets t JOIN issues i ON i.id = "
+        "t.issue_id WHERE t.digest_id = ? ORDER BY t.created, t.issue_id LIMIT 500");
+    if (!listed.ok()) return listed.status();
+    (*listed)->bind(1, digest);
+    for (;;) {
+      absl::StatusOr<bool> next = (*listed)->step();
+      if (!next.ok()) return next.status();
+      if (!*next) break;
+      issues.push_back(
+          {(*listed)->column_text(1), (*listed)->column_text(2), (*listed)->column_int(3),
+           fmt::format("{}/api/0/issues/{}", options_.public_url, (*listed)->column_int(0))});
+    }
+    (*listed)->reset();
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return verdict::later(std::string{read.message()});
+  if (state.empty()) return verdict::failed(fmt::format("no digest {}", digest));
+  if (row.what.kind == "digest.update") {
+    if (state != "created") return verdict::superseded("the digest ticket was not created");
+    http_response response;
+    return exchange(row, "send", youtrack_comment(tracker.youtrack, key, digest_comment(issues)),
+                    response);
+  }
+  if (state == "created") return verdict::superseded(fmt::format("digest {} exists already", key));
+  std::string project_id;
+  if (verdict found = youtrack_project_id(row, tracker, project, project_id);
+      found.result != verdict::outcome::delivered) {
+    return found;
+  }
+  const ticket_content content = digest_ticket(team, fmt::format("wd-digest:{}", digest), issues);
+  ticket_snapshot owner;
+  owner.team = team;
+  owner.level = "error";
+  absl::StatusOr<http_request> request =
+      youtrack_create_issue(tracker.youtrack, project_id, {}, content,
+                            ticket_template_values(owner, tracker.youtrack.priority, project));
+  if (!request.ok()) return verdict::failed(std::string{request.status().message()});
+  http_response response;
+  verdict created = exchange(row, "send", *request, response);
+  if (created.result != verdict::outcome::delivered) return created;
+  absl::StatusOr<created_ticket> parsed =
+      parse_youtrack_created_issue(tracker.youtrack, response.body);
+  if (!parsed.ok()) return verdict::failed(std::string{parsed.status().message()});
+  created.created = *std::move(parsed);
+  return created;
+}
+
 delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const delivery_row& row,
                                                                    const tracker_config& tracker) {
   absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(row.what.issue_id);
@@ -721,6 +794,10 @@ void delivery_worker::complete(const delivery_row& row, const verdict& outcome) 
   const bool is_create = row.what.kind == "ticket.create";
   const absl::Status recorded = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {
     WARDEN_RETURN_IF_ERROR(update_delivery(db, done));
+    if (row.what.kind == "digest.create" && outcome.created) {
+      return mark_digest_created(db, intent_of(row)["digest"].GetInt64(), outcome.created->id,
+                                 outcome.created->key, outcome.created->url);
+    }
     if (row.what.issue_id == 0) return absl::OkStatus();
     if (is_create && outcome.created) {
       return mark_ticket_created(db, row.what.issue_id, outcome.created->id, outcome.created->key,

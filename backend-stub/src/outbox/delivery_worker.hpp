@@ -78,6 +78,7 @@ class delivery_worker final {
   // The entity id of a YouTrack project, looked up once per tracker and short name.
   verdict youtrack_project_id(const delivery_row& row, const tracker_config& tracker,
                               const std::string& short_name, std::string& id);
+  verdict deliver_digest(const delivery_row& row, const tracker_config& tracker);
   verdict deliver_notification(const delivery_row& row, const receiver_config& receiver);
   // The notification a Slack, PagerDuty or webhook row carries, as it is now.
   absl::StatusOr<notification> notification_of(const delivery_row& row,

@@ -83,8 +83,9 @@ std::string incident_key(std::int64_t project_id, std::string_view group_hash) {
 
 absl::StatusOr<std::optional<ticket_record>> find_ticket(sqlite_db& db, std::int64_t issue_id) {
   absl::StatusOr<sqlite_statement*> query = db.cached(
-      "SELECT issue_id, tracker, project, team, incident_key, state, external_id, external_key, "
-      "url, remote_state, created, opened FROM tickets WHERE issue_id = ?");
+      "SELECT t.issue_id, t.tracker, t.project, t.team, t.incident_key, t.state, t.external_id, "
+      "t.external_key, t.url, t.remote_state, t.created, t.opened, d.external_key, d.url "
+      "FROM tickets t LEFT JOIN digests d ON d.id = t.digest_id WHERE t.issue_id = ?");
   if (!query.ok()) return query.status();
   sqlite_statement& row = **query;
   row.bind(1, issue_id);
@@ -110,6 +111,8 @@ absl::StatusOr<std::optional<ticket_record>> find_ticket(sqlite_db& db, std::int
   ticket.remote_state = text(9);
   ticket.created_ms = row.column_int(10);
   ticket.opened_ms = optional_int(row, 11);
+  ticket.digest_key = text(12);
+  ticket.digest_url = text(13);
   row.reset();
   return std::optional<ticket_record>{std::move(ticket)};
 }
@@ -122,6 +125,16 @@ absl::Status mark_ticket_created(sqlite_db& db, std::int64_t issue_id, const std
       "remote_state = 'open', opened = ?5 WHERE issue_id = ?1");
   if (!update.ok()) return update.status();
   (*update)->bind(1, issue_id).bind(2, id).bind(3, key).bind(4, url).bind(5, now_ms);
+  return (*update)->run();
+}
+
+absl::Status mark_digest_created(sqlite_db& db, std::int64_t digest_id, const std::string& id,
+                                 const std::string& key, const std::string& url) {
+  absl::StatusOr<sqlite_statement*> update = db.cached(
+      "UPDATE digests SET state = 'created', external_id = ?2, external_key = ?3, url = ?4 "
+      "WHERE id = ?1");
+  if (!update.ok()) return update.status();
+  (*update)->bind(1, digest_id).bind(2, id).bind(3, key).bind(4, url);
   return (*update)->run();
 }
 
@@ -146,7 +159,7 @@ absl::StatusOr<std::int64_t> enqueue_delivery(sqlite_db& db, const outbox_intent
   absl::StatusOr<sqlite_statement*> insert = db.cached(
       "INSERT OR IGNORE INTO outbox (created, kind, target, issue_id, idempotency_key, "
       "ordering_key, intent, state, next_attempt, replay_of, actor) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?1, ?8, ?9)");
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', max(?1, ?10), ?8, ?9)");
   if (!insert.ok()) return insert.status();
   sqlite_statement& row = **insert;
   row.bind(1, intent.created_ms).bind(2, intent.kind).bind(3, intent.target);
@@ -156,6 +169,7 @@ absl::StatusOr<std::int64_t> enqueue_delivery(sqlite_db& db, const outbox_intent
   row.bind(7, intent.intent);
   bind_or_null(row, 8, intent.replay_of);
   bind_or_null(row, 9, intent.actor);
+  row.bind(10, intent.due_ms);
   WARDEN_RETURN_IF_ERROR(row.run());
   return db.changes() == 1 ? db.last_insert_id() : 0;
 }

@@ -28,6 +28,7 @@ struct outbox_intent {
   std::int64_t created_ms = 0;
   std::string actor;           ///< Who asked (replays), empty for the sink itself.
   std::int64_t replay_of = 0;  ///< The row this one replays; 0: none.
+  std::int64_t due_ms = 0;     ///< Not sent before this time; 0: at once (debounced updates).
 };
 
 /// An outbox row.
@@ -71,13 +72,15 @@ struct ticket_record {
   std::string project;  ///< The tracker's project (YouTrack short name).
   std::string team;
   std::string incident_key;  ///< What the tracker can be searched by.
-  std::string state;         ///< pending, created, failed, capped.
+  std::string state;         ///< pending, created, failed, digested.
   std::string external_id;   ///< The tracker's id, e.g. YouTrack's 2-4711.
   std::string external_key;  ///< What people read, e.g. OPS-1532.
   std::string url;
   std::string remote_state;  ///< open or resolved, as last set by the sink.
   std::int64_t created_ms = 0;
   std::optional<std::int64_t> opened_ms;
+  std::string digest_key;  ///< digested: the digest ticket it is listed in, once created.
+  std::string digest_url;
 };
 
 /// The ticket of `issue_id`, if one was asked for.
@@ -86,6 +89,9 @@ absl::StatusOr<std::optional<ticket_record>> find_ticket(sqlite_db& db, std::int
 absl::Status mark_ticket_created(sqlite_db& db, std::int64_t issue_id, const std::string& id,
                                  const std::string& key, const std::string& url,
                                  std::int64_t now_ms);
+/// Records the tracker's answer to a digest ticket's creation.
+absl::Status mark_digest_created(sqlite_db& db, std::int64_t digest_id, const std::string& id,
+                                 const std::string& key, const std::string& url);
 /// Sets the ticket's state (failed) or the state the sink last gave it (remote_state).
 absl::Status set_ticket_state(sqlite_db& db, std::int64_t issue_id, const std::string& state);
 absl::Status set_ticket_remote_state(sqlite_db& db, std::int64_t issue_id,

@@ -198,7 +198,7 @@ std::string sink_server::alerting_metrics() {
         {"target"}));
     WARDEN_RETURN_IF_ERROR(
         family("Tickets asked for, by tracker and state (created, pending, "
-               "failed, capped: held back by the hourly cap).",
+               "failed, digested: past the hourly cap, listed in a digest).",
                "warden_sink_tickets", "gauge",
                "SELECT tracker, state, count(*) FROM tickets "
                "GROUP BY tracker, state",
@@ -237,6 +237,15 @@ void sink_server::write_ticket(json_writer& out, std::int64_t issue_id) {
     write_string(out, "remote_state", ticket->remote_state);
     write_int(out, "requested", ticket->created_ms);
     write_optional_int(out, "opened", ticket->opened_ms);
+    out.Key("digest");
+    if (ticket->digest_key.empty()) {
+      out.Null();
+    } else {
+      out.StartObject();
+      write_string(out, "key", ticket->digest_key);
+      write_string(out, "url", ticket->digest_url);
+      out.EndObject();
+    }
     out.EndObject();
   }
   out.Key("deliveries");

@@ -204,7 +204,7 @@ CREATE TABLE tickets (
   project TEXT NOT NULL,
   team TEXT NOT NULL,
   incident_key TEXT NOT NULL,
-  state TEXT NOT NULL,                  -- pending, created, failed, capped
+  state TEXT NOT NULL,                  -- pending, created, failed, digested
   external_id TEXT,                     -- the tracker's id (YouTrack 2-4711)
   external_key TEXT,                    -- what people read (OPS-1532)
   url TEXT,

@@ -126,6 +126,17 @@ absl::StatusOr<std::unique_ptr<sqlite_statement>> sqlite_db::prepare(std::string
   return std::make_unique<sqlite_statement>(db_, statement);
 }
 
+absl::StatusOr<std::int64_t> sqlite_statement::single_int() {
+  absl::StatusOr<bool> row = step();
+  if (!row.ok()) {
+    reset();
+    return row.status();
+  }
+  const std::int64_t value = *row ? column_int(0) : 0;
+  reset();
+  return value;
+}
+
 absl::StatusOr<sqlite_statement*> sqlite_db::cached(std::string_view sql) {
   auto found = statements_.find(absl::string_view{sql.data(), sql.size()});
   if (found == statements_.end()) {

@@ -64,6 +64,9 @@ class sqlite_statement final {
   absl::Status run();
   /// Resets and clears bindings, ready for the next use.
   void reset();
+  /// Steps once and returns the first column as an integer (0 without a row, e.g. a
+  /// count), then resets: for queries of one number.
+  absl::StatusOr<std::int64_t> single_int();
 
   std::int64_t column_int(int index) const { return sqlite3_column_int64(statement_, index); }
   std::string column_text(int index) const;

@@ -32,6 +32,21 @@ struct ticket_snapshot {
   std::string link;                 ///< The issue in the sink: public_url/api/0/issues/<id>.
 };
 
+/// What a new ticket says: its summary, Markdown description and incident key.
+struct ticket_content {
+  std::string summary;
+  std::string description;
+  std::string incident_key;
+};
+
+/// One issue listed in a digest ticket (issues past a team's hourly cap).
+struct digest_entry {
+  std::string title;
+  std::string level;
+  std::int64_t event_count = 0;
+  std::string link;  ///< The issue in the sink.
+};
+
 /// A ticket as the tracker answered its creation.
 struct created_ticket {
   std::string id;   ///< The tracker's internal id, e.g. YouTrack's "2-4711".

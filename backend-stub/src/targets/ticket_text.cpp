@@ -279,4 +279,37 @@ std::string resolve_comment(std::string_view actor) {
   return fmt::format("Resolved in Warden by {}.", markdown_text(actor));
 }
 
+namespace {
+
+// "- [title](link) — level, N events", one line per issue.
+std::string digest_lines(const std::vector<digest_entry>& issues) {
+  std::string lines;
+  for (const digest_entry& issue : issues) {
+    lines += fmt::format("- [{}]({}) — {}, {} events\n", markdown_text(issue.title), issue.link,
+                         markdown_text(issue.level), issue.event_count);
+  }
+  return lines;
+}
+
+}  // namespace
+
+ticket_content digest_ticket(std::string_view team, std::string_view digest_key,
+                             const std::vector<digest_entry>& issues) {
+  ticket_content content;
+  content.summary =
+      truncate_utf8(fmt::format("[{}] {} issues past the hourly ticket cap", team, issues.size()),
+                    kMaxSummaryBytes);
+  content.description = fmt::format(
+      "Team **{}** had more new issues in an hour than its ticket cap "
+      "(escalation.tickets_per_team_per_hour); these are listed here instead of one ticket "
+      "each:\n\n{}\nIncident key: `{}`",
+      markdown_text(team), digest_lines(issues), digest_key);
+  content.incident_key = std::string{digest_key};
+  return content;
+}
+
+std::string digest_comment(const std::vector<digest_entry>& issues) {
+  return fmt::format("Now {} issues:\n\n{}", issues.size(), digest_lines(issues));
+}
+
 }  // namespace warden::sink

@@ -82,4 +82,12 @@ inline constexpr std::size_t kMaxSummaryBytes = 250;
 /// The comment that goes with resolving a ticket: "Resolved in Warden by <actor>."
 [[nodiscard]] std::string resolve_comment(std::string_view actor);
 
+/// The ticket that lists a team's issues past its hourly ticket cap (rather than one
+/// ticket each): "[team] 12 issues past the ticket cap", and a Markdown list of them
+/// with their levels, counts and links. `digest_key` is its incident key.
+[[nodiscard]] ticket_content digest_ticket(std::string_view team, std::string_view digest_key,
+                                           const std::vector<digest_entry>& issues);
+/// A comment on a digest ticket listing the issues it now has.
+[[nodiscard]] std::string digest_comment(const std::vector<digest_entry>& issues);
+
 }  // namespace warden::sink

@@ -262,6 +262,15 @@ absl::StatusOr<http_request> youtrack_create_issue(
     const youtrack_config& config, std::string_view project_id,
     const std::vector<custom_field_config>& owner_fields, const ticket_snapshot& snapshot,
     const template_values& values) {
+  return youtrack_create_issue(
+      config, project_id, owner_fields,
+      {ticket_summary(snapshot), ticket_description(snapshot), snapshot.incident_key}, values);
+}
+
+absl::StatusOr<http_request> youtrack_create_issue(
+    const youtrack_config& config, std::string_view project_id,
+    const std::vector<custom_field_config>& owner_fields, const ticket_content& content,
+    const template_values& values) {
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
   out.StartObject();
@@ -269,8 +278,8 @@ absl::StatusOr<http_request> youtrack_create_issue(
   out.StartObject();
   write_member(out, "id", project_id);
   out.EndObject();
-  write_member(out, "summary", ticket_summary(snapshot));
-  write_member(out, "description", ticket_description(snapshot));
+  write_member(out, "summary", content.summary);
+  write_member(out, "description", content.description);
   write_string(out, "customFields");
   out.StartArray();
   for (const custom_field_config& field : merged_fields(config, owner_fields)) {
@@ -282,7 +291,7 @@ absl::StatusOr<http_request> youtrack_create_issue(
     out.StartObject();
     write_member(out, "name", config.incident_key_field);
     write_member(out, "$type", "SimpleIssueCustomField");
-    write_member(out, "value", snapshot.incident_key);
+    write_member(out, "value", content.incident_key);
     out.EndObject();
   }
   out.EndArray();

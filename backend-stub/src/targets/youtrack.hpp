@@ -50,6 +50,12 @@ namespace warden::sink {
     const youtrack_config& config, std::string_view project_id,
     const std::vector<custom_field_config>& owner_fields, const ticket_snapshot& snapshot,
     const template_values& values);
+/// The same with a summary, description and incident key of the caller's: a digest
+/// ticket, which lists several issues.
+[[nodiscard]] absl::StatusOr<http_request> youtrack_create_issue(
+    const youtrack_config& config, std::string_view project_id,
+    const std::vector<custom_field_config>& owner_fields, const ticket_content& content,
+    const template_values& values);
 
 /// The ticket in a 2xx answer to youtrack_create_issue: id "2-4711", key (idReadable)
 /// "OPS-1532", url `{url}/issue/OPS-1532`.
