@@ -222,7 +222,7 @@ TEST_CASE("the full example reads into its structs, secrets from the environment
   REQUIRE(alerting.trackers.size() == 2);
   const auto& youtrack = alerting.trackers[0];
   CHECK(youtrack.name == "youtrack");
-  CHECK(youtrack.type == "youtrack");
+  CHECK(youtrack.type == warden::sink::tracker_type::youtrack);
   CHECK(youtrack.line == 3);
   CHECK(youtrack.youtrack.url == "https://youtrack.example.internal");  // no trailing slash
   CHECK(youtrack.youtrack.token.reveal() == "perm:from-the-env");
@@ -433,13 +433,14 @@ TEST_CASE("delivery: positive durations, concurrency 1 to 256, backoff initial w
 TEST_CASE("trackers: type, required keys, url, fields, templates, priority, unique names") {
   check_errors({
       {"trackers:\n  - {name: gh, type: github, url: https://api.github.com, labels: [x]}\n",
-       "c.yaml:2:22: tracker type 'github' is not supported yet (supported: youtrack)"},
+       "c.yaml:2:5: trackers[0]: 'token' is required"},
       {"trackers:\n  - {name: j, type: jira_cloud}\n",
-       "c.yaml:2:21: tracker type 'jira_cloud' is not supported yet (supported: youtrack)"},
+       "c.yaml:2:5: trackers[0]: 'url' is required\n"
+       "c.yaml:2:5: trackers[0]: 'token' is required"},
       {"trackers:\n  - name: yt\n    type: youtrak\n",
        "c.yaml:3:11: unknown tracker type 'youtrak' (did you mean 'youtrack'?)"},
       {"trackers:\n  - name: yt\n    type: redmine\n",
-       "c.yaml:3:11: unknown tracker type 'redmine' (known tracker types: youtrack)"},
+       "c.yaml:3:11: unknown tracker type 'redmine' (known tracker types: youtrack, github, jira_cloud, webhook)"},
       {"trackers:\n  - name: yt\n    type: youtrack\n",
        "c.yaml:2:5: trackers[0]: 'url' is required\n"
        "c.yaml:2:5: trackers[0]: 'token' is required"},
@@ -464,7 +465,7 @@ TEST_CASE("trackers: type, required keys, url, fields, templates, priority, uniq
        "c.yaml:4:10: trackers[0].url has no host, got 'https:///api'"},
       {"trackers:\n  - {name: yt, type: youtrack, url: https://yt, token: t, colour: red}\n",
        "c.yaml:2:59: unknown key 'colour' (known keys: name, type, url, token, "
-       "incident_key_field, fields, priority, commands)"},
+       "incident_key_field, fields, priority, commands, inbound_secret)"},
       {"trackers:\n"
        "  - name: yt\n"
        "    type: youtrack\n"
@@ -477,7 +478,7 @@ TEST_CASE("trackers: type, required keys, url, fields, templates, priority, uniq
        "      - {name: Note, type: text, value: \"}\"}\n"
        "      - {name: Desc, type: text, value: \"{nope} here\"}\n"
        "      - {name: Team2, type: enum}\n",
-       "c.yaml:7:28: unknown field type 'enumeration' (known field types: enum, multi_enum, "
+       "c.yaml:7:28: unknown youtrack field type 'enumeration' (known youtrack field types: enum, multi_enum, "
        "owned, state, user, version, build, string, text, period)\n"
        "c.yaml:8:42: trackers[0].fields[1].value: unknown template variable 'teem' (did you "
        "mean 'team'?)\n"
@@ -574,9 +575,9 @@ TEST_CASE("a secret's value never appears in an error message") {
       "  - {name: f, type: youtrack, url: https://f, token: {" +
       secret +
       ": x}}\n"
-      "  - {name: g, type: github, token: " +
+      "  - {name: g, type: github, token: [" +
       secret +
-      "}\n"
+      "]}\n"
       "  - {name: a, type: youtrack, url: https://h, token: {file: leak.txt}}\n"
       "escalation: {owners: [{match: {}, tracker: zz, project: OPS}]}\n";
   const config_result result = parse_config(yaml, directory.path());
@@ -633,7 +634,7 @@ TEST_CASE("escalation: owners name declared trackers, the last one catches all")
        "c.yaml:4:30: escalation.tickets_per_team_per_hour must be at least 1, got '0'\n"
        "c.yaml:5:18: escalation.on_regression must be one of reopen, comment, none; got 'reset'\n"
        "c.yaml:6:15: escalation.on_resolve must be one of resolve, comment, none; got 'close'\n"
-       "c.yaml:7:76: unknown field type 'usr' (did you mean 'user'?)"},
+       "c.yaml:7:76: unknown youtrack field type 'usr' (did you mean 'user'?)"},
   });
 }
 

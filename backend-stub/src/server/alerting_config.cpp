@@ -111,6 +111,16 @@ std::vector<alert_rule_config> default_alert_rules(bool with_escalation, bool wi
   return rules;
 }
 
+std::string_view tracker_type_name(tracker_type type) noexcept {
+  switch (type) {
+    case tracker_type::youtrack: return "youtrack";
+    case tracker_type::github: return "github";
+    case tracker_type::jira: return "jira_cloud";
+    case tracker_type::webhook: return "webhook";
+  }
+  return "youtrack";
+}
+
 namespace config_detail {
 namespace {
 
@@ -125,8 +135,6 @@ const std::vector<std::string_view> kFieldTypes{
 const std::vector<std::string_view> kConditionNames{"first_seen", "regressed", "unmuted",
                                                     "seen_more_than", "users_more_than"};
 const std::vector<std::string_view> kActionNames{"ticket", "notify"};
-/// Tracker types of the plan that this warden-sink does not speak yet.
-const std::vector<std::string_view> kPlannedTrackerTypes{"github", "jira_cloud", "webhook"};
 
 constexpr std::string_view kNoCatchAll =
     "escalation.owners needs a catch-all entry (match: {}) last";
@@ -168,12 +176,70 @@ bool contains(const std::vector<std::string_view>& names, std::string_view name)
 /// The 1-based line where `e`'s value starts.
 int line_of(const entry& e) { return e.value.Mark().line + 1; }
 
-/// `[A-Za-z][A-Za-z0-9_]*`: a YouTrack project's short name ("PAY").
-bool is_youtrack_project(std::string_view project) {
-  return !project.empty() && absl::ascii_isalpha(static_cast<unsigned char>(project.front())) &&
-         std::all_of(project.begin(), project.end(), [](char c) {
-           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-         });
+/// Whether `text` is a letter, then letters, digits or _ (a YouTrack short name "PAY"),
+/// uppercase only when `upper` (a Jira project key "OPS").
+bool is_project_key(std::string_view text, bool upper) {
+  const auto letter = [upper](char c) {
+    return upper ? absl::ascii_isupper(static_cast<unsigned char>(c))
+                 : absl::ascii_isalpha(static_cast<unsigned char>(c));
+  };
+  return !text.empty() && letter(text.front()) && std::all_of(text.begin(), text.end(), [&](char c) {
+    return letter(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+/// Whether `text` is "owner/repository" as GitHub spells them.
+bool is_github_repository(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+           c == '.' || c == '/';
+  }) && std::count(text.begin(), text.end(), '/') == 1;
+}
+
+/// What a project of a `tracker` must be, or "" when `project` is one.
+std::string_view project_problem(tracker_type tracker, std::string_view project) {
+  switch (tracker) {
+    case tracker_type::youtrack:
+      return is_project_key(project, false)
+                 ? ""
+                 : "a YouTrack project short name (a letter, then letters, digits or _)";
+    case tracker_type::jira:
+      return is_project_key(project, true)
+                 ? ""
+                 : "a Jira project key (an uppercase letter, then uppercase letters, digits or _)";
+    case tracker_type::github:
+      return is_github_repository(project) ? "" : "a GitHub repository, owner/name";
+    case tracker_type::webhook: return project.empty() ? "a non-empty project name" : "";
+  }
+  return "";
+}
+
+const std::vector<std::string_view> kTrackerTypeNames{"youtrack", "github", "jira_cloud",
+                                                      "webhook"};
+
+std::optional<tracker_type> parse_tracker_type(std::string_view name) {
+  for (const tracker_type type :
+       {tracker_type::youtrack, tracker_type::github, tracker_type::jira, tracker_type::webhook}) {
+    if (tracker_type_name(type) == name) return type;
+  }
+  return std::nullopt;
+}
+
+/// The custom field types a tracker of type `tracker` writes.
+const std::vector<std::string_view>& field_types(tracker_type tracker) {
+  static const std::vector<std::string_view> kGitHub{"label", "assignee", "milestone"};
+  static const std::vector<std::string_view> kJira{"string", "number", "option", "name",
+                                                   "id",     "user",   "labels", "components"};
+  static const std::vector<std::string_view> kWebhook{"string"};
+  switch (tracker) {
+    case tracker_type::youtrack: return kFieldTypes;
+    case tracker_type::github: return kGitHub;
+    case tracker_type::jira: return kJira;
+    case tracker_type::webhook: return kWebhook;
+  }
+  return kWebhook;
 }
 
 /// `[a-z0-9_-]+`: a rule id, the key of its firing state.
@@ -213,50 +279,119 @@ class alerting_reader final {
     if (e.value.IsMap()) {
       const YAML::Node& map = e.value;
       const YAML::Node type = map["type"];
-      if (type.IsDefined() && type.IsScalar() && type.Scalar() != "youtrack") {
-        // One error for the type, not one per key another type would have; the name is
-        // still declared, so owners naming it are not reported too.
-        tracker.type = type.Scalar();
-        report_tracker_type(type);
-        const YAML::Node name = map["name"];
-        if (name.IsDefined() && name.IsScalar()) {
-          read_tracker_name(entry{e.name + ".name", name}, tracker.name);
+      if (type.IsDefined() && type.IsScalar()) {
+        if (std::optional<tracker_type> known = parse_tracker_type(type.Scalar())) {
+          tracker.type = *known;
+        } else {
+          // One error for the type, not one per key another type would have; the name is
+          // still declared, so owners naming it are not reported too.
+          yaml_.error(type.Mark(),
+                      unknown_name_message("tracker type", type.Scalar(), kTrackerTypeNames));
+          const YAML::Node name = map["name"];
+          if (name.IsDefined() && name.IsScalar()) {
+            read_tracker_name(entry{e.name + ".name", name}, tracker);
+            tracker_types_.erase(tracker.name);  // its projects and fields go unchecked
+          }
+          return;
         }
-        return;
       }
     }
-    youtrack_config& youtrack = tracker.youtrack;
-    yaml_.read_map(
-        e, {
-               {"name", [&](const entry& v) { read_tracker_name(v, tracker.name); }, true},
-               {"type", yaml_.string_field(tracker.type), true},
-               {"url", [&](const entry& v) { read_url(v, youtrack.url); }, true},
-               {"token", [&](const entry& v) { yaml_.read_secret(v, youtrack.token); }, true},
-               {"incident_key_field", yaml_.string_field(youtrack.incident_key_field)},
-               {"fields", [&](const entry& v) { read_fields(v, youtrack.fields); }},
-               {"priority", [&](const entry& v) { read_priority(v, youtrack.priority); }},
-               {"commands",
-                [&](const entry& v) {
-                  yaml_.read_map(v, {
-                                        {"resolve", yaml_.string_field(youtrack.resolve_command)},
-                                        {"reopen", yaml_.string_field(youtrack.reopen_command)},
-                                    });
-                }},
-           });
-  }
-
-  void report_tracker_type(const YAML::Node& type) {
-    const std::string& name = type.Scalar();
-    if (contains(kPlannedTrackerTypes, name)) {
-      yaml_.error(
-          type.Mark(),
-          fmt::format("tracker type '{}' is not supported yet (supported: youtrack)", name));
-    } else {
-      yaml_.error(type.Mark(), unknown_name_message("tracker type", name, {"youtrack"}));
+    std::vector<field> fields{
+        {"name", [&](const entry& v) { read_tracker_name(v, tracker); }, true},
+        {"type", [](const entry&) {}, true},  // read above
+    };
+    switch (tracker.type) {
+      case tracker_type::youtrack: read_youtrack(e, tracker.youtrack, std::move(fields)); break;
+      case tracker_type::github: read_github(e, tracker.github, std::move(fields)); break;
+      case tracker_type::jira: read_jira(e, tracker.jira, std::move(fields)); break;
+      case tracker_type::webhook:
+        fields.push_back({"url", [&](const entry& v) { read_url(v, tracker.webhook.url); }, true});
+        read_signed_webhook(yaml_, e, tracker.webhook.secrets, std::move(fields));
+        break;
     }
   }
 
-  void read_tracker_name(const entry& e, std::string& name) {
+  void read_youtrack(const entry& e, youtrack_config& youtrack, std::vector<field> fields) {
+    fields.insert(
+        fields.end(),
+        {
+            {"url", [&](const entry& v) { read_url(v, youtrack.url); }, true},
+            {"token", [&](const entry& v) { yaml_.read_secret(v, youtrack.token); }, true},
+            {"incident_key_field", yaml_.string_field(youtrack.incident_key_field)},
+            {"fields",
+             [&](const entry& v) { read_fields(v, youtrack.fields, tracker_type::youtrack); }},
+            {"priority", [&](const entry& v) { read_priority(v, youtrack.priority); }},
+            {"commands",
+             [&](const entry& v) {
+               yaml_.read_map(v, {
+                                     {"resolve", yaml_.string_field(youtrack.resolve_command)},
+                                     {"reopen", yaml_.string_field(youtrack.reopen_command)},
+                                 });
+             }},
+            {"inbound_secret",
+             [&](const entry& v) { yaml_.read_secret(v, youtrack.inbound_secret); }},
+        });
+    yaml_.read_map(e, fields);
+  }
+
+  void read_github(const entry& e, github_config& github, std::vector<field> fields) {
+    fields.insert(
+        fields.end(),
+        {
+            {"url", [&](const entry& v) { read_url(v, github.url); }},
+            {"token", [&](const entry& v) { yaml_.read_secret(v, github.token); }, true},
+            {"labels", [&](const entry& v) { read_templates(v, github.labels); }},
+            {"webhook_secret",
+             [&](const entry& v) { yaml_.read_secret(v, github.webhook_secret); }},
+            {"resolve_not_planned", yaml_.bool_field(github.resolve_not_planned)},
+        });
+    yaml_.read_map(e, fields);
+  }
+
+  void read_jira(const entry& e, jira_config& jira, std::vector<field> fields) {
+    const auto transition = [&](std::string& id) -> reader {
+      return [this, &id](const entry& v) {
+        std::optional<std::string> text = yaml_.read_scalar(v, "a transition id");
+        if (!text) return;
+        if (text->empty() || !std::all_of(text->begin(), text->end(), absl::ascii_isdigit)) {
+          yaml_.error(v.value.Mark(),
+                      fmt::format("{} must be a transition id (digits; GET "
+                                  "/rest/api/3/issue/KEY/transitions lists them), got '{}'",
+                                  v.name, *text));
+          return;
+        }
+        id = std::move(*text);
+      };
+    };
+    fields.insert(
+        fields.end(),
+        {
+            {"url", [&](const entry& v) { read_url(v, jira.url); }, true},
+            {"email", yaml_.string_field(jira.email)},
+            {"token", [&](const entry& v) { yaml_.read_secret(v, jira.token); }, true},
+            {"issue_type", yaml_.string_field(jira.issue_type)},
+            {"fields", [&](const entry& v) { read_fields(v, jira.fields, tracker_type::jira); }},
+            {"priority", [&](const entry& v) { read_priority(v, jira.priority); }},
+            {"transitions",
+             [&](const entry& v) {
+               yaml_.read_map(v, {
+                                     {"resolve", transition(jira.resolve_transition)},
+                                     {"reopen", transition(jira.reopen_transition)},
+                                 });
+             }},
+        });
+    yaml_.read_map(e, fields);
+  }
+
+  /// A list of templates (labels).
+  void read_templates(const entry& e, std::vector<std::string>& templates) {
+    templates.clear();
+    yaml_.read_list(e, templates, [&](const entry& item, std::string& text) {
+      yaml_.template_field(text)(item);
+    });
+  }
+
+  void read_tracker_name(const entry& e, tracker_config& tracker) {
     std::optional<std::string> text = yaml_.read_scalar(e, "a name");
     if (!text) return;
     if (text->empty()) {
@@ -264,7 +399,8 @@ class alerting_reader final {
       return;
     }
     yaml_.check_unique(tracker_lines_, *text, e, "tracker name");
-    name = std::move(*text);
+    tracker_types_.emplace(*text, tracker.type);
+    tracker.name = std::move(*text);
   }
 
   void read_url(const entry& e, std::string& url) {
@@ -278,8 +414,11 @@ class alerting_reader final {
     url = std::move(*text);
   }
 
-  /// Custom fields: [{name, type, value}], names unique in the list.
-  void read_fields(const entry& e, std::vector<custom_field_config>& fields) {
+  /// Custom fields: [{name, type, value}], names unique in the list, types those of
+  /// `tracker`'s kind.
+  void read_fields(const entry& e, std::vector<custom_field_config>& fields,
+                   tracker_type tracker) {
+    const std::vector<std::string_view>& types = field_types(tracker);
     std::map<std::string, int> name_lines;
     yaml_.read_list(e, fields, [&](const entry& item, custom_field_config& custom) {
       yaml_.read_map(item, {
@@ -294,10 +433,12 @@ class alerting_reader final {
                                {"type",
                                 [&](const entry& v) {
                                   auto type = yaml_.read_scalar(v, "a field type");
-                                  if (type && !contains(kFieldTypes, *type)) {
-                                    yaml_.error(
-                                        v.value.Mark(),
-                                        unknown_name_message("field type", *type, kFieldTypes));
+                                  if (type && !contains(types, *type)) {
+                                    yaml_.error(v.value.Mark(),
+                                                unknown_name_message(
+                                                    fmt::format("{} field type",
+                                                                tracker_type_name(tracker)),
+                                                    *type, types));
                                   } else if (type) {
                                     custom.type = std::move(*type);
                                   }
@@ -363,6 +504,8 @@ class alerting_reader final {
     yaml_.read_list(e, owners, [&](const entry& item, escalation_target& target) {
       target.line = line_of(item);
       marks.push_back(item.value.Mark());
+      std::optional<entry> project;
+      std::optional<entry> fields;
       std::optional<bool>& matches_all = catch_all.emplace_back();
       yaml_.read_map(
           item,
@@ -378,9 +521,14 @@ class alerting_reader final {
                },
                true},
               {"tracker", [&](const entry& v) { read_tracker_reference(v, target.tracker); }, true},
-              {"project", [&](const entry& v) { read_project(v, target.project); }, true},
-              {"fields", [&](const entry& v) { read_fields(v, target.fields); }},
+              {"project", [&](const entry& v) { project = v; }, true},
+              {"fields", [&](const entry& v) { fields = v; }},
           });
+      // The tracker's type says what a project and a field are.
+      const auto type = tracker_types_.find(target.tracker);
+      if (type == tracker_types_.end()) return;
+      if (project) read_project(*project, type->second, target.project);
+      if (fields) read_fields(*fields, target.fields, type->second);
     });
     if (!e.value.IsSequence() ||
         std::any_of(catch_all.begin(), catch_all.end(), [](auto known) { return !known; })) {
@@ -418,14 +566,13 @@ class alerting_reader final {
     tracker = std::move(*name);
   }
 
-  void read_project(const entry& e, std::string& project) {
+  /// A project of a tracker of type `tracker`: YouTrack's short name, GitHub's
+  /// owner/repository, Jira's project key; anything but "" for a webhook.
+  void read_project(const entry& e, tracker_type tracker, std::string& project) {
     std::optional<std::string> name = yaml_.read_scalar(e, "a project");
     if (!name) return;
-    if (!is_youtrack_project(*name)) {
-      yaml_.error(e.value.Mark(),
-                  fmt::format("{} must be a YouTrack project short name (a letter, then letters, "
-                              "digits or _), got '{}'",
-                              e.name, *name));
+    if (const std::string_view problem = project_problem(tracker, *name); !problem.empty()) {
+      yaml_.error(e.value.Mark(), fmt::format("{} must be {}, got '{}'", e.name, problem, *name));
       return;
     }
     project = std::move(*name);
@@ -806,13 +953,18 @@ class alerting_reader final {
                     "configured");
       }
       if (options.IsDefined() && !options.IsNull()) {
+        std::optional<entry> project;
         yaml_.read_map(
             entry{e.name + ".ticket", options},
             {
                 {"tracker", [&](const entry& v) { read_tracker_reference(v, action.tracker); },
                  true},
-                {"project", [&](const entry& v) { read_project(v, action.project); }, true},
+                {"project", [&](const entry& v) { project = v; }, true},
             });
+        const auto type = tracker_types_.find(action.tracker);
+        if (project && type != tracker_types_.end()) {
+          read_project(*project, type->second, action.project);
+        }
       }
     }
   }
@@ -861,6 +1013,7 @@ class alerting_reader final {
   yaml_reader& yaml_;
   alerting_config& out_;
   std::map<std::string, int> tracker_lines_;  ///< Declared tracker names -> their line.
+  std::map<std::string, tracker_type> tracker_types_;  ///< Declared tracker names -> type.
   std::map<std::string, int> rule_id_lines_;
 };
 

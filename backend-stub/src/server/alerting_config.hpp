@@ -105,16 +105,72 @@ struct youtrack_config {
   std::vector<std::string> priority{"Minor", "Minor", "Normal", "Major", "Critical"};
   std::string resolve_command = "State Fixed";    ///< Commands API query on resolve.
   std::string reopen_command = "State Reopened";  ///< ... and on regression.
+  /// The bearer secret of the workflow that reports ticket changes (inbound endpoint
+  /// POST /api/0/hooks/youtrack/<tracker>, docs/SINK.md); empty: the endpoint answers 404.
+  secret inbound_secret;
 };
 
-/// A tracker that tickets are created in. Only YouTrack so far; GitHub Issues, Jira
-/// Cloud and generic webhooks are planned (docs/ALERTING-PLAN.md).
+/// A GitHub repository's issues (REST API v2022-11-28). Tickets carry the incident key
+/// in a hidden HTML comment of their body, which the reconcile search looks for.
+struct github_config {
+  std::string url = "https://api.github.com";  ///< API root (GitHub Enterprise: .../api/v3).
+  secret token;                                ///< A PAT or app token, sent as Bearer.
+  /// Templates of labels set on every ticket (GitHub creates missing ones when the token
+  /// may push); an empty expansion is left out. Owners add theirs with `label` fields.
+  std::vector<std::string> labels{"warden", "team:{team}", "severity:{severity}"};
+  /// The `X-Hub-Signature-256` secret of the repository's `issues` webhook (inbound
+  /// endpoint POST /api/0/hooks/github/<tracker>); empty: the endpoint answers 404.
+  secret webhook_secret;
+  /// Whether a ticket closed as "not planned" resolves the Warden issue (else only
+  /// "completed" does; "not planned" is recorded and ignored).
+  bool resolve_not_planned = false;
+};
+
+/// A Jira Cloud site (REST API v3: descriptions and comments in Atlassian Document
+/// Format). Tickets carry the label "wd-<project>-<hash16>" (the incident key with its
+/// colons as dashes), which the reconcile search looks for with JQL.
+struct jira_config {
+  std::string url;    ///< https://example.atlassian.net, no final /
+  std::string email;  ///< With `token`: Basic auth (Atlassian API token); empty: Bearer.
+  secret token;
+  std::string issue_type = "Bug";  ///< issuetype.name of new tickets.
+  /// Fields set on every ticket: `name` is Jira's field id (priority, labels,
+  /// components, customfield_10042, ...); `type` says how the value is written:
+  /// string, number, option ({"value"}), name ({"name"}), id ({"id"}), user
+  /// ({"accountId"}), labels (list of strings), components (list of {"name"}).
+  std::vector<custom_field_config> fields{{"priority", "name", "{priority}"}};
+  /// Priority name per level (index: event_level), the "{priority}" of templates.
+  std::vector<std::string> priority{"Low", "Low", "Medium", "High", "Highest"};
+  /// Transition ids (workflow-specific: GET /rest/api/3/issue/KEY/transitions) that
+  /// resolve and reopen a ticket; empty: the action is a comment only.
+  std::string resolve_transition;
+  std::string reopen_transition;
+};
+
+/// A generic JSON webhook standing in for a tracker: Warden posts ticket.create,
+/// ticket.comment, ticket.resolve and ticket.reopen events, signed the Standard
+/// Webhooks way; the receiver may answer a create with {"id", "key", "url"}.
+struct webhook_tracker_config {
+  std::string url;
+  std::vector<secret> secrets;  ///< Signing keys, as webhook_receiver's. At least one.
+};
+
+/// The tracker types: what `type:` says and which member of tracker_config is read.
+enum class tracker_type { youtrack, github, jira, webhook };
+
+/// A tracker that tickets are created in.
 struct tracker_config {
   std::string name;  ///< Unique; what owners and rules refer to.
-  std::string type;  ///< "youtrack".
+  tracker_type type = tracker_type::youtrack;
   youtrack_config youtrack;
+  github_config github;
+  jira_config jira;
+  webhook_tracker_config webhook;
   int line = 0;  ///< Where it is declared, for messages.
 };
+
+/// The name `type:` gives a tracker type: youtrack, github, jira_cloud, webhook.
+[[nodiscard]] std::string_view tracker_type_name(tracker_type type) noexcept;
 
 /// Which owners an `owners` entry matches; empty fields match anything.
 struct owner_match {

@@ -352,48 +352,11 @@ class routing_reader final {
   }
 
   void read_webhook(const entry& e, webhook_receiver& webhook) {
-    std::optional<entry> one;
-    std::optional<entry> several;
-    yaml_.read_map(
-        e, {
-               {"url", [&](const entry& v) { read_url(v, webhook.url); }, true},
-               {"secret",
-                [&](const entry& v) {
-                  one = v;
-                  read_signing_secret(v, webhook.secrets.emplace_back());
-                }},
-               {"secrets",
-                [&](const entry& v) {
-                  several = v;
-                  yaml_.read_list(v, webhook.secrets, [&](const entry& item, secret& value) {
-                    read_signing_secret(item, value);
-                  });
-                  if (v.value.IsSequence() && v.value.size() == 0) {
-                    yaml_.error(v.value.Mark(),
-                                fmt::format("{}: at least one secret is needed", v.name));
-                  }
-                }},
-               {"send_resolved", yaml_.bool_field(webhook.send_resolved)},
-           });
-    if (!e.value.IsMap()) return;
-    if (one && several) {
-      const entry& later = one->value.Mark().pos > several->value.Mark().pos ? *one : *several;
-      yaml_.error(later.value.Mark(), fmt::format("{}: give secret or secrets, not both", e.name));
-    } else if (!one && !several) {
-      yaml_.error(e.value.Mark(),
-                  fmt::format("{}: 'secret' (or 'secrets' while rotating) is required: "
-                              "deliveries are signed",
-                              e.name));
-    }
-  }
-
-  void read_signing_secret(const entry& e, secret& value) {
-    if (yaml_.read_secret(e, value) && !is_webhook_secret(value.reveal())) {
-      yaml_.error(e.value.Mark(),
-                  fmt::format("{} must be base64 of at least {} bytes, after an optional {} "
-                              "prefix; {}",
-                              e.name, kMinWebhookKeyBytes, kWebhookSecretPrefix, kNotShown));
-    }
+    read_signed_webhook(yaml_, e, webhook.secrets,
+                        {
+                            {"url", [&](const entry& v) { read_url(v, webhook.url); }, true},
+                            {"send_resolved", yaml_.bool_field(webhook.send_resolved)},
+                        });
   }
 
   /// An http(s) URL, kept as written (a webhook's path is its own).
@@ -632,6 +595,42 @@ class routing_reader final {
 };
 
 }  // namespace
+
+void read_signed_webhook(yaml_reader& yaml, const entry& e, std::vector<secret>& secrets,
+                         std::vector<field> others) {
+  const auto read_signing_secret = [&yaml](const entry& v, secret& value) {
+    if (yaml.read_secret(v, value) && !is_webhook_secret(value.reveal())) {
+      yaml.error(v.value.Mark(), fmt::format("{} must be base64 of at least {} bytes, after an "
+                                             "optional {} prefix; {}",
+                                             v.name, kMinWebhookKeyBytes, kWebhookSecretPrefix,
+                                             kNotShown));
+    }
+  };
+  std::optional<entry> one;
+  std::optional<entry> several;
+  others.push_back({"secret", [&](const entry& v) {
+                      one = v;
+                      read_signing_secret(v, secrets.emplace_back());
+                    }});
+  others.push_back({"secrets", [&](const entry& v) {
+                      several = v;
+                      yaml.read_list(v, secrets, read_signing_secret);
+                      if (v.value.IsSequence() && v.value.size() == 0) {
+                        yaml.error(v.value.Mark(),
+                                   fmt::format("{}: at least one secret is needed", v.name));
+                      }
+                    }});
+  yaml.read_map(e, others);
+  if (!e.value.IsMap()) return;
+  if (one && several) {
+    const entry& later = one->value.Mark().pos > several->value.Mark().pos ? *one : *several;
+    yaml.error(later.value.Mark(), fmt::format("{}: give secret or secrets, not both", e.name));
+  } else if (!one && !several) {
+    yaml.error(e.value.Mark(), fmt::format("{}: 'secret' (or 'secrets' while rotating) is "
+                                           "required: deliveries are signed",
+                                           e.name));
+  }
+}
 
 void read_routing(yaml_reader& yaml, const alerting_keys& keys,
                   const std::map<std::string, int>& tracker_names, alerting_config& out) {

@@ -399,7 +399,7 @@ bool yaml_reader::read_pairs(
   return true;
 }
 
-void yaml_reader::read_map(const entry& e, std::initializer_list<field> fields,
+void yaml_reader::read_map(const entry& e, absl::Span<const field> fields,
                            std::string_view unknown_kind) {
   std::vector<std::string> seen;
   const bool is_map = read_pairs(e, [&](const YAML::Node& key, const YAML::Node& value) {

@@ -32,6 +32,7 @@
 
 #include "server/alerting_config.hpp"
 #include "server/config.hpp"
+#include "absl/types/span.h"
 #include "server/secret.hpp"
 
 namespace warden::sink::config_detail {
@@ -121,7 +122,7 @@ class yaml_reader {
   /// Reads a mapping: each known key's value with its field's reader, in file order.
   /// Unknown ("unknown <unknown_kind> 'x'"), repeated and missing required keys are errors;
   /// a key with no value keeps its default.
-  void read_map(const entry& e, std::initializer_list<field> fields,
+  void read_map(const entry& e, absl::Span<const field> fields,
                 std::string_view unknown_kind = "key");
 
   /// Reads a sequence, each item into a new element of `out` with `read_item`.
@@ -232,5 +233,11 @@ void read_alerting(yaml_reader& yaml, const alerting_keys& keys, alerting_config
 /// (`tracker_names`, as read before). Called by read_alerting.
 void read_routing(yaml_reader& yaml, const alerting_keys& keys,
                   const std::map<std::string, int>& tracker_names, alerting_config& out);
+
+/// Reads `e` as the signing secrets of a webhook: `secret` or `secrets` (while rotating),
+/// one of them required, each base64 of at least 24 bytes after an optional "whsec_".
+/// The map's other keys are `others` (url, ...).
+void read_signed_webhook(yaml_reader& yaml, const entry& e, std::vector<secret>& secrets,
+                         std::vector<field> others);
 
 }  // namespace warden::sink::config_detail
