@@ -131,8 +131,9 @@ template_values fixture_values() {
 }
 
 http_request fixture_create() {
-  auto request = warden::sink::youtrack_create_issue(fixture_config(), "0-12", kOwnerFields,
-                                                     fixture_snapshot(), fixture_values());
+  auto request = warden::sink::youtrack_create_issue(
+      fixture_config(), "0-12", kOwnerFields, warden::sink::ticket_content_of(fixture_snapshot()),
+      fixture_values());
   REQUIRE_MESSAGE(request.ok(), request.status().ToString());
   return *request;
 }
@@ -322,8 +323,8 @@ TEST_CASE("youtrack create writes each custom field type as YouTrack expects") {
   snapshot.product.clear();  // Subsystem is left out, Tags holds the team only
   const template_values values =
       warden::sink::ticket_template_values(snapshot, config.priority, "OPS");
-  auto request =
-      warden::sink::youtrack_create_issue(config, "0-12", kOwnerFields, snapshot, values);
+  auto request = warden::sink::youtrack_create_issue(
+      config, "0-12", kOwnerFields, warden::sink::ticket_content_of(snapshot), values);
   REQUIRE_MESSAGE(request.ok(), request.status().ToString());
 
   const rapidjson::Document expected = parse(R"([
@@ -342,7 +343,8 @@ TEST_CASE("youtrack create writes each custom field type as YouTrack expects") {
   check_same_json(body["customFields"], expected);
 
   config.fields = {{"Tags", "multi_enum", "a,b , c"}};
-  auto multi = warden::sink::youtrack_create_issue(config, "0-12", {}, snapshot, values);
+  auto multi = warden::sink::youtrack_create_issue(
+      config, "0-12", {}, warden::sink::ticket_content_of(snapshot), values);
   REQUIRE(multi.ok());
   check_same_json(parse(multi->body)["customFields"],
                   parse(R"([{"name": "Tags", "$type": "MultiEnumIssueCustomField",
@@ -352,15 +354,15 @@ TEST_CASE("youtrack create writes each custom field type as YouTrack expects") {
 TEST_CASE("youtrack create refuses unknown field types and bad templates") {
   youtrack_config config = fixture_config();
   config.fields = {{"Priority", "enumeration", "Critical"}};
-  auto unknown_type =
-      warden::sink::youtrack_create_issue(config, "0-12", {}, fixture_snapshot(), fixture_values());
+  auto unknown_type = warden::sink::youtrack_create_issue(
+      config, "0-12", {}, warden::sink::ticket_content_of(fixture_snapshot()), fixture_values());
   REQUIRE(!unknown_type.ok());
   CHECK(unknown_type.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(contains(message_of(unknown_type.status()), "\"Priority\" has the unknown type"));
 
   config.fields = {{"Priority", "enum", "{prio}"}};
-  auto bad_template =
-      warden::sink::youtrack_create_issue(config, "0-12", {}, fixture_snapshot(), fixture_values());
+  auto bad_template = warden::sink::youtrack_create_issue(
+      config, "0-12", {}, warden::sink::ticket_content_of(fixture_snapshot()), fixture_values());
   REQUIRE(!bad_template.ok());
   CHECK(contains(message_of(bad_template.status()), "unknown variable {prio}"));
 }
@@ -371,7 +373,7 @@ TEST_CASE("youtrack requests carry the token in the header only") {
   const std::vector<http_request> requests{
       warden::sink::youtrack_project_lookup(config, "OPS"),
       fixture_create(),
-      warden::sink::youtrack_search_issue(config, "OPS", snapshot),
+      warden::sink::youtrack_search_issue(config, "OPS", warden::sink::ticket_content_of(snapshot)),
       warden::sink::youtrack_command(config, "OPS-1532", "State Fixed", "done"),
       warden::sink::youtrack_comment(config, "OPS-1532", "hello"),
   };
@@ -432,7 +434,8 @@ TEST_CASE("youtrack project lookup picks the exact short name") {
 TEST_CASE("youtrack reconcile search by incident key") {
   const youtrack_config config = fixture_config();
   const ticket_snapshot snapshot = fixture_snapshot();
-  const http_request request = warden::sink::youtrack_search_issue(config, "OPS", snapshot);
+  const http_request request =
+      warden::sink::youtrack_search_issue(config, "OPS", warden::sink::ticket_content_of(snapshot));
   CHECK(request.method == "GET");
   // project: OPS {Incident key}: {am:c6110dd6075a4fcb}
   CHECK(request.url ==
@@ -440,7 +443,8 @@ TEST_CASE("youtrack reconcile search by incident key") {
         "project%3A%20OPS%20%7BIncident%20key%7D%3A%20%7Bam%3Ac6110dd6075a4fcb%7D"
         "&fields=id,idReadable,summary,resolved,customFields(name,value)&$top=2");
 
-  auto none = warden::sink::parse_youtrack_search(config, "[]", snapshot);
+  auto none =
+      warden::sink::parse_youtrack_search(config, "[]", warden::sink::ticket_content_of(snapshot));
   REQUIRE(none.ok());
   CHECK(!none->has_value());
 
@@ -451,7 +455,7 @@ TEST_CASE("youtrack reconcile search by incident key") {
     {"id": "2-4711", "idReadable": "OPS-1532", "summary": "x", "resolved": 1741944423000,
      "customFields": [{"name": "Priority", "value": {"name": "Critical"}},
                       {"name": "Incident key", "value": "am:c6110dd6075a4fcb"}]}])",
-                                                   snapshot);
+                                                   warden::sink::ticket_content_of(snapshot));
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
   CHECK((*found)->id == "2-4711");
@@ -460,7 +464,8 @@ TEST_CASE("youtrack reconcile search by incident key") {
 
   // Without custom fields in the answer, the exact query is trusted.
   auto trusted = warden::sink::parse_youtrack_search(
-      config, R"([{"id": "2-9", "idReadable": "OPS-9", "summary": "x"}])", snapshot);
+      config, R"([{"id": "2-9", "idReadable": "OPS-9", "summary": "x"}])",
+      warden::sink::ticket_content_of(snapshot));
   REQUIRE(trusted.ok());
   REQUIRE(trusted->has_value());
   CHECK((*trusted)->key == "OPS-9");
@@ -468,12 +473,16 @@ TEST_CASE("youtrack reconcile search by incident key") {
   auto other_key = warden::sink::parse_youtrack_search(config, R"([
     {"id": "2-1", "idReadable": "OPS-1",
      "customFields": [{"name": "Incident key", "value": "am:0000000000000000"}]}])",
-                                                       snapshot);
+                                                       warden::sink::ticket_content_of(snapshot));
   REQUIRE(other_key.ok());
   CHECK(!other_key->has_value());
 
-  CHECK(!warden::sink::parse_youtrack_search(config, R"({"error":"x"})", snapshot).ok());
-  CHECK(!warden::sink::parse_youtrack_search(config, "not json", snapshot).ok());
+  CHECK(!warden::sink::parse_youtrack_search(config, R"({"error":"x"})",
+                                             warden::sink::ticket_content_of(snapshot))
+             .ok());
+  CHECK(!warden::sink::parse_youtrack_search(config, "not json",
+                                             warden::sink::ticket_content_of(snapshot))
+             .ok());
 }
 
 TEST_CASE("youtrack reconcile search by summary without an incident key field") {
@@ -481,7 +490,8 @@ TEST_CASE("youtrack reconcile search by summary without an incident key field") 
   config.incident_key_field.clear();
   ticket_snapshot snapshot = fixture_snapshot();
   snapshot.title = "Card \"declined\" & retried";
-  const http_request request = warden::sink::youtrack_search_issue(config, "OPS", snapshot);
+  const http_request request =
+      warden::sink::youtrack_search_issue(config, "OPS", warden::sink::ticket_content_of(snapshot));
   // project: OPS summary: "[team-payments][backend][checkout] Card declined & retried"
   CHECK(request.url ==
         "https://youtrack.example.internal/api/issues?query="
@@ -493,7 +503,7 @@ TEST_CASE("youtrack reconcile search by summary without an incident key field") 
      "summary": "[team-payments][backend][checkout] Card \"declined\" & retried twice"},
     {"id": "2-2", "idReadable": "OPS-2",
      "summary": "[team-payments][backend][checkout] Card \"declined\" & retried"}])",
-                                                   snapshot);
+                                                   warden::sink::ticket_content_of(snapshot));
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
   CHECK((*found)->key == "OPS-2");

@@ -17,7 +17,6 @@
 #include "targets/slack.hpp"
 #include "targets/ticket_text.hpp"
 #include "targets/webhook.hpp"
-#include "targets/youtrack.hpp"
 
 namespace warden::sink {
 
@@ -118,6 +117,14 @@ std::string request_text(const http_request& request) {
   return text + "\n" + request.body;
 }
 
+// The first 200 bytes of an answer's body on one line, for a receiver's error.
+std::string answer_excerpt(const http_response& response) {
+  std::string text = truncate_utf8(response.body, 200);
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return text.empty() ? "(empty body)" : text;
+}
+
 std::string headers_text(const http_response& response) {
   std::string text;
   for (const auto& [name, value] : response.headers) text += fmt::format("{}: {}\n", name, value);
@@ -160,7 +167,13 @@ delivery_worker::delivery_worker(store& db, http_client& client, delivery_worker
     : db_{db}, client_{client}, options_{std::move(options)} {
   if (!options_.now_ms) options_.now_ms = system_now_ms;
   for (const tracker_config& tracker : options_.alerting.trackers) {
-    secrets_.push_back(tracker.youtrack.token.reveal());
+    trackers_.emplace(tracker.name, make_tracker_api(tracker));
+    for (const secret* each :
+         {&tracker.youtrack.token, &tracker.youtrack.inbound_secret, &tracker.github.token,
+          &tracker.github.webhook_secret, &tracker.jira.token}) {
+      secrets_.push_back(each->reveal());
+    }
+    for (const secret& key : tracker.webhook.secrets) secrets_.push_back(key.reveal());
   }
   for (const receiver_config& receiver : options_.alerting.receivers) {
     secrets_.push_back(receiver.slack.webhook_url.reveal());
@@ -287,13 +300,14 @@ bool delivery_worker::deliver_next() {
 delivery_worker::verdict delivery_worker::deliver(const delivery_row& row) {
   const std::string& kind = row.what.kind;
   if (kind.rfind("ticket.", 0) == 0 || kind.rfind("digest.", 0) == 0) {
-    const tracker_config* tracker = find_named(options_.alerting.trackers, row.what.target);
-    if (tracker == nullptr) {
+    const auto tracker = trackers_.find(row.what.target);
+    if (tracker == trackers_.end() || tracker->second == nullptr) {
       return verdict::failed(fmt::format("target '{}' is no longer configured", row.what.target));
     }
-    if (kind == "ticket.create") return deliver_ticket_create(row, *tracker);
-    if (kind.rfind("digest.", 0) == 0) return deliver_digest(row, *tracker);
-    return deliver_ticket_follow_up(row, *tracker);
+    const tracker_target target{row.what.target, *tracker->second};
+    if (kind == "ticket.create") return deliver_ticket_create(row, target);
+    if (kind.rfind("digest.", 0) == 0) return deliver_digest(row, target);
+    return deliver_ticket_follow_up(row, target);
   }
   const receiver_config* receiver = find_named(options_.alerting.receivers, row.what.target);
   if (receiver == nullptr) {
@@ -488,7 +502,8 @@ absl::StatusOr<ticket_snapshot> delivery_worker::snapshot(std::int64_t issue_id,
 
 delivery_worker::verdict delivery_worker::exchange(const delivery_row& row, std::string_view step,
                                                    const http_request& request,
-                                                   http_response& response) {
+                                                   http_response& response,
+                                                   const tracker_api* tracker) {
   delivery_attempt logged;
   logged.attempt = row.attempts;
   logged.step = std::string{step};
@@ -520,7 +535,8 @@ delivery_worker::verdict delivery_worker::exchange(const delivery_row& row, std:
     result.error = response.status == 0
                        ? masked(response.error)
                        : masked(fmt::format("{} ({}): {}", response.status, classified.reason,
-                                            youtrack_error_message(response)));
+                                            tracker != nullptr ? tracker->error_message(response)
+                                                               : answer_excerpt(response)));
   }
 
   logged.duration_ms = response.duration.count();
@@ -534,32 +550,80 @@ delivery_worker::verdict delivery_worker::exchange(const delivery_row& row, std:
   return result;
 }
 
-delivery_worker::verdict delivery_worker::youtrack_project_id(const delivery_row& row,
-                                                              const tracker_config& tracker,
-                                                              const std::string& short_name,
-                                                              std::string& id) {
-  const std::string cache_key = fmt::format("{}/{}", tracker.name, short_name);
+delivery_worker::verdict delivery_worker::project_reference(const delivery_row& row,
+                                                            const tracker_target& tracker,
+                                                            const std::string& project,
+                                                            std::string& reference) {
+  std::optional<http_request> lookup = tracker.api.project_lookup(project);
+  if (!lookup) {
+    reference = project;
+    return verdict{};
+  }
+  const std::string cache_key = fmt::format("{}/{}", tracker.name, project);
   {
     const std::lock_guard<std::mutex> lock{projects_mu_};
     if (const auto found = project_ids_.find(cache_key); found != project_ids_.end()) {
-      id = found->second;
+      reference = found->second;
       return verdict{};
     }
   }
   http_response response;
-  verdict looked_up = exchange(row, "lookup_project",
-                               youtrack_project_lookup(tracker.youtrack, short_name), response);
+  verdict looked_up = exchange(row, "lookup_project", *lookup, response, &tracker.api);
   if (looked_up.result != verdict::outcome::delivered) return looked_up;
-  absl::StatusOr<std::string> parsed = parse_youtrack_project_id(response.body, short_name);
+  absl::StatusOr<std::string> parsed = tracker.api.parse_project_lookup(response.body, project);
   if (!parsed.ok()) return verdict::failed(std::string{parsed.status().message()});
-  id = *parsed;
+  reference = *parsed;
   const std::lock_guard<std::mutex> lock{projects_mu_};
-  project_ids_[cache_key] = id;
+  project_ids_[cache_key] = reference;
   return verdict{};
 }
 
+delivery_worker::verdict delivery_worker::create_ticket(
+    const delivery_row& row, const tracker_target& tracker, const std::string& project,
+    const std::vector<custom_field_config>& fields, const ticket_content& content,
+    const template_values& values) {
+  std::string reference;
+  if (verdict found = project_reference(row, tracker, project, reference);
+      found.result != verdict::outcome::delivered) {
+    return found;
+  }
+  // An earlier attempt may have created it (the answer was lost): search before creating.
+  if (row.uncertain) {
+    if (std::optional<http_request> search = tracker.api.search_ticket(project, content)) {
+      http_response response;
+      verdict searched = exchange(row, "search", *search, response, &tracker.api);
+      if (searched.result != verdict::outcome::delivered) return searched;
+      absl::StatusOr<std::optional<created_ticket>> found =
+          tracker.api.parse_search(response.body, content);
+      if (!found.ok()) return verdict::failed(std::string{found.status().message()});
+      if (found->has_value()) {
+        searched.created = **found;
+        return searched;
+      }
+    }
+  }
+  absl::StatusOr<http_request> request =
+      tracker.api.create_ticket(call_of(row), reference, fields, content, values);
+  if (!request.ok()) return verdict::failed(std::string{request.status().message()});
+  http_response response;
+  verdict created = exchange(row, "send", *request, response, &tracker.api);
+  if (created.result != verdict::outcome::delivered) return created;
+  absl::StatusOr<created_ticket> parsed = tracker.api.parse_created(content, response);
+  if (!parsed.ok()) {
+    // Created, but the answer cannot be read: search for it on the next attempt.
+    verdict unread;
+    unread.result = verdict::outcome::retry;
+    unread.uncertain = true;
+    unread.status = response.status;
+    unread.error = std::string{parsed.status().message()};
+    return unread;
+  }
+  created.created = *std::move(parsed);
+  return created;
+}
+
 delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_row& row,
-                                                                const tracker_config& tracker) {
+                                                                const tracker_target& tracker) {
   absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(row.what.issue_id);
   if (!ticket.ok()) return verdict::later(std::string{ticket.status().message()});
   if (!ticket->has_value()) return verdict::failed("the issue has no ticket row");
@@ -570,26 +634,6 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
   const rapidjson::Document why = intent_of(row);
   absl::StatusOr<ticket_snapshot> shot = snapshot(row.what.issue_id, why);
   if (!shot.ok()) return verdict::failed(std::string{shot.status().message()});
-
-  std::string project_id;
-  if (verdict found = youtrack_project_id(row, tracker, wanted.project, project_id);
-      found.result != verdict::outcome::delivered) {
-    return found;
-  }
-  // An earlier attempt may have created it (the answer was lost): search before creating.
-  if (row.uncertain) {
-    http_response response;
-    verdict searched = exchange(
-        row, "search", youtrack_search_issue(tracker.youtrack, wanted.project, *shot), response);
-    if (searched.result != verdict::outcome::delivered) return searched;
-    absl::StatusOr<std::optional<created_ticket>> found =
-        parse_youtrack_search(tracker.youtrack, response.body, *shot);
-    if (!found.ok()) return verdict::failed(std::string{found.status().message()});
-    if (found->has_value()) {
-      searched.created = **found;
-      return searched;
-    }
-  }
   std::vector<custom_field_config> extra_fields;
   if (options_.alerting.escalation) {
     for (const escalation_target& entry : options_.alerting.escalation->owners) {
@@ -604,41 +648,25 @@ delivery_worker::verdict delivery_worker::deliver_ticket_create(const delivery_r
       }
     }
   }
-  absl::StatusOr<http_request> request = youtrack_create_issue(
-      tracker.youtrack, project_id, extra_fields, *shot,
-      ticket_template_values(*shot, tracker.youtrack.priority, wanted.project));
-  if (!request.ok()) return verdict::failed(std::string{request.status().message()});
-  http_response response;
-  verdict created = exchange(row, "send", *request, response);
-  if (created.result != verdict::outcome::delivered) return created;
-  absl::StatusOr<created_ticket> parsed =
-      parse_youtrack_created_issue(tracker.youtrack, response.body);
-  if (!parsed.ok()) {
-    // Created, but the answer cannot be read: search for it on the next attempt.
-    verdict unread;
-    unread.result = verdict::outcome::retry;
-    unread.uncertain = true;
-    unread.status = response.status;
-    unread.error = std::string{parsed.status().message()};
-    return unread;
-  }
-  created.created = *std::move(parsed);
-  return created;
+  return create_ticket(row, tracker, wanted.project, extra_fields, ticket_content_of(*shot),
+                       ticket_template_values(*shot, tracker.api.priorities(), wanted.project));
 }
 
 delivery_worker::verdict delivery_worker::deliver_digest(const delivery_row& row,
-                                                         const tracker_config& tracker) {
+                                                         const tracker_target& tracker) {
   const rapidjson::Document why = intent_of(row);
   const auto named = why.FindMember("digest");
   if (named == why.MemberEnd() || !named->value.IsInt64()) {
     return verdict::failed("the delivery's intent names no digest");
   }
   const std::int64_t digest = named->value.GetInt64();
-  std::string team, project, state, key;
+  std::string team, project, state;
+  created_ticket existing;
   std::vector<digest_entry> issues;
   const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
     absl::StatusOr<sqlite_statement*> row_of = db.cached(
-        "SELECT team, project, state, coalesce(external_key, '') FROM digests WHERE id = ?");
+        "SELECT team, project, state, coalesce(external_id, ''), "
+        "coalesce(external_key, ''), coalesce(url, '') FROM digests WHERE id = ?");
     if (!row_of.ok()) return row_of.status();
     (*row_of)->bind(1, digest);
     absl::StatusOr<bool> found = (*row_of)->step();
@@ -647,7 +675,7 @@ delivery_worker::verdict delivery_worker::deliver_digest(const delivery_row& row
       team = (*row_of)->column_text(0);
       project = (*row_of)->column_text(1);
       state = (*row_of)->column_text(2);
-      key = (*row_of)->column_text(3);
+      existing = {(*row_of)->column_text(3), (*row_of)->column_text(4), (*row_of)->column_text(5)};
     }
     (*row_of)->reset();
     absl::StatusOr<sqlite_statement*> listed = db.cached(
@@ -671,35 +699,23 @@ delivery_worker::verdict delivery_worker::deliver_digest(const delivery_row& row
   if (row.what.kind == "digest.update") {
     if (state != "created") return verdict::superseded("the digest ticket was not created");
     http_response response;
-    return exchange(row, "send", youtrack_comment(tracker.youtrack, key, digest_comment(issues)),
-                    response);
+    return exchange(row, "send",
+                    tracker.api.comment(call_of(row), existing, digest_comment(issues)), response,
+                    &tracker.api);
   }
-  if (state == "created") return verdict::superseded(fmt::format("digest {} exists already", key));
-  std::string project_id;
-  if (verdict found = youtrack_project_id(row, tracker, project, project_id);
-      found.result != verdict::outcome::delivered) {
-    return found;
+  if (state == "created") {
+    return verdict::superseded(fmt::format("digest {} exists already", existing.key));
   }
-  const ticket_content content = digest_ticket(team, fmt::format("wd-digest:{}", digest), issues);
   ticket_snapshot owner;
   owner.team = team;
   owner.level = "error";
-  absl::StatusOr<http_request> request =
-      youtrack_create_issue(tracker.youtrack, project_id, {}, content,
-                            ticket_template_values(owner, tracker.youtrack.priority, project));
-  if (!request.ok()) return verdict::failed(std::string{request.status().message()});
-  http_response response;
-  verdict created = exchange(row, "send", *request, response);
-  if (created.result != verdict::outcome::delivered) return created;
-  absl::StatusOr<created_ticket> parsed =
-      parse_youtrack_created_issue(tracker.youtrack, response.body);
-  if (!parsed.ok()) return verdict::failed(std::string{parsed.status().message()});
-  created.created = *std::move(parsed);
-  return created;
+  return create_ticket(row, tracker, project, {},
+                       digest_ticket(team, fmt::format("wd-digest:{}", digest), issues),
+                       ticket_template_values(owner, tracker.api.priorities(), project));
 }
 
 delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const delivery_row& row,
-                                                                   const tracker_config& tracker) {
+                                                                   const tracker_target& tracker) {
   absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(row.what.issue_id);
   if (!ticket.ok()) return verdict::later(std::string{ticket.status().message()});
   // Ordered after the creation: a ticket that is still not created never will be.
@@ -707,6 +723,7 @@ delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const deliver
     return verdict::superseded("the issue's ticket was not created");
   }
   const ticket_record& existing = **ticket;
+  const created_ticket remote{existing.external_id, existing.external_key, existing.url};
   const rapidjson::Document why = intent_of(row);
   absl::StatusOr<ticket_snapshot> shot = snapshot(row.what.issue_id, why);
   if (!shot.ok()) return verdict::failed(std::string{shot.status().message()});
@@ -715,28 +732,37 @@ delivery_worker::verdict delivery_worker::deliver_ticket_follow_up(const deliver
     shot->last_release = release;  // the release it regressed in
   }
 
-  http_request request;
+  const tracker_call call = call_of(row);
+  std::vector<http_request> requests;
   std::string remote_state = existing.remote_state;
   if (row.what.kind == "ticket.resolve") {
-    request = youtrack_command(tracker.youtrack, existing.external_key,
-                               tracker.youtrack.resolve_command, resolve_comment(actor));
+    requests = tracker.api.resolve(call, remote, resolve_comment(actor));
     remote_state = "resolved";
   } else if (row.what.kind == "ticket.reopen" && existing.remote_state == "resolved") {
-    const std::string text =
-        actor.empty() ? regression_comment(*shot) : fmt::format("Reopened in Warden by {}.", actor);
-    request = youtrack_command(tracker.youtrack, existing.external_key,
-                               tracker.youtrack.reopen_command, text);
+    requests = tracker.api.reopen(call, remote,
+                                  actor.empty() ? regression_comment(*shot)
+                                                : fmt::format("Reopened in Warden by {}.", actor));
     remote_state = "open";
   } else {
     // A regression of a ticket nobody closed, or on_regression: comment.
-    request = youtrack_comment(tracker.youtrack, existing.external_key,
-                               actor.empty() ? regression_comment(*shot)
-                                             : fmt::format("Reopened in Warden by {}.", actor));
+    requests.push_back(tracker.api.comment(call, remote,
+                                           actor.empty()
+                                               ? regression_comment(*shot)
+                                               : fmt::format("Reopened in Warden by {}.", actor)));
   }
-  http_response response;
-  verdict sent = exchange(row, "send", request, response);
+  verdict sent;
+  for (std::size_t step = 0; step < requests.size(); ++step) {
+    http_response response;
+    sent = exchange(row, requests.size() == 1 ? "send" : fmt::format("send.{}", step + 1),
+                    requests[step], response, &tracker.api);
+    if (sent.result != verdict::outcome::delivered) return sent;
+  }
   sent.remote_state = remote_state;
   return sent;
+}
+
+tracker_call delivery_worker::call_of(const delivery_row& row) const {
+  return {row.what.idempotency_key, now() / 1000};
 }
 
 void delivery_worker::complete(const delivery_row& row, const verdict& outcome) {

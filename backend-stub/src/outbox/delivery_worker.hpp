@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@
 #include "store/store.hpp"
 #include "targets/notification.hpp"
 #include "targets/ticket.hpp"
+#include "targets/tracker.hpp"
 
 namespace warden::sink {
 
@@ -69,16 +71,29 @@ class delivery_worker final {
   // Claims one due row and delivers it; false when none was due.
   bool deliver_next();
   verdict deliver(const delivery_row& row);
-  verdict deliver_ticket_create(const delivery_row& row, const tracker_config& tracker);
-  verdict deliver_ticket_follow_up(const delivery_row& row, const tracker_config& tracker);
-  // Sends `request` as step `step` of `row`'s attempt, logged before and after.
+  // A configured tracker and its API.
+  struct tracker_target {
+    const std::string& name;
+    const tracker_api& api;
+  };
+  verdict deliver_ticket_create(const delivery_row& row, const tracker_target& tracker);
+  verdict deliver_ticket_follow_up(const delivery_row& row, const tracker_target& tracker);
+  verdict deliver_digest(const delivery_row& row, const tracker_target& tracker);
+  // Creates a ticket with `content` in `project`, after searching for one an earlier,
+  // uncertain attempt may have created.
+  verdict create_ticket(const delivery_row& row, const tracker_target& tracker,
+                        const std::string& project, const std::vector<custom_field_config>& fields,
+                        const ticket_content& content, const template_values& values);
+  // Sends `request` as step `step` of `row`'s attempt, logged before and after; a
+  // tracker's refusal is explained by `tracker`.
   verdict exchange(const delivery_row& row, std::string_view step, const http_request& request,
-                   http_response& response);
+                   http_response& response, const tracker_api* tracker = nullptr);
   void complete(const delivery_row& row, const verdict& outcome);
-  // The entity id of a YouTrack project, looked up once per tracker and short name.
-  verdict youtrack_project_id(const delivery_row& row, const tracker_config& tracker,
-                              const std::string& short_name, std::string& id);
-  verdict deliver_digest(const delivery_row& row, const tracker_config& tracker);
+  // What create_ticket needs of `project` (YouTrack's entity id), looked up once per
+  // tracker and project.
+  verdict project_reference(const delivery_row& row, const tracker_target& tracker,
+                            const std::string& project, std::string& reference);
+  tracker_call call_of(const delivery_row& row) const;
   verdict deliver_notification(const delivery_row& row, const receiver_config& receiver);
   // The notification a Slack, PagerDuty or webhook row carries, as it is now.
   absl::StatusOr<notification> notification_of(const delivery_row& row,
@@ -95,6 +110,7 @@ class delivery_worker final {
   http_client& client_;
   delivery_worker_options options_;
   std::vector<std::string> secrets_;  // values masked in the delivery log
+  std::map<std::string, std::unique_ptr<tracker_api>> trackers_;  // by name
 
   std::mutex mu_;
   std::condition_variable wanted_;

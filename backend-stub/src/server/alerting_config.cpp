@@ -113,10 +113,14 @@ std::vector<alert_rule_config> default_alert_rules(bool with_escalation, bool wi
 
 std::string_view tracker_type_name(tracker_type type) noexcept {
   switch (type) {
-    case tracker_type::youtrack: return "youtrack";
-    case tracker_type::github: return "github";
-    case tracker_type::jira: return "jira_cloud";
-    case tracker_type::webhook: return "webhook";
+    case tracker_type::youtrack:
+      return "youtrack";
+    case tracker_type::github:
+      return "github";
+    case tracker_type::jira:
+      return "jira_cloud";
+    case tracker_type::webhook:
+      return "webhook";
   }
   return "youtrack";
 }
@@ -183,19 +187,22 @@ bool is_project_key(std::string_view text, bool upper) {
     return upper ? absl::ascii_isupper(static_cast<unsigned char>(c))
                  : absl::ascii_isalpha(static_cast<unsigned char>(c));
   };
-  return !text.empty() && letter(text.front()) && std::all_of(text.begin(), text.end(), [&](char c) {
-    return letter(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
-  });
+  return !text.empty() && letter(text.front()) &&
+         std::all_of(text.begin(), text.end(), [&](char c) {
+           return letter(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
+         });
 }
 
 /// Whether `text` is "owner/repository" as GitHub spells them.
 bool is_github_repository(std::string_view text) {
   const std::size_t slash = text.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-           c == '.' || c == '/';
-  }) && std::count(text.begin(), text.end(), '/') == 1;
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) {
+                       return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                              c == '_' || c == '.' || c == '/';
+                     }) &&
+         std::count(text.begin(), text.end(), '/') == 1;
 }
 
 /// What a project of a `tracker` must be, or "" when `project` is one.
@@ -211,7 +218,8 @@ std::string_view project_problem(tracker_type tracker, std::string_view project)
                  : "a Jira project key (an uppercase letter, then uppercase letters, digits or _)";
     case tracker_type::github:
       return is_github_repository(project) ? "" : "a GitHub repository, owner/name";
-    case tracker_type::webhook: return project.empty() ? "a non-empty project name" : "";
+    case tracker_type::webhook:
+      return project.empty() ? "a non-empty project name" : "";
   }
   return "";
 }
@@ -234,10 +242,14 @@ const std::vector<std::string_view>& field_types(tracker_type tracker) {
                                                    "id",     "user",   "labels", "components"};
   static const std::vector<std::string_view> kWebhook{"string"};
   switch (tracker) {
-    case tracker_type::youtrack: return kFieldTypes;
-    case tracker_type::github: return kGitHub;
-    case tracker_type::jira: return kJira;
-    case tracker_type::webhook: return kWebhook;
+    case tracker_type::youtrack:
+      return kFieldTypes;
+    case tracker_type::github:
+      return kGitHub;
+    case tracker_type::jira:
+      return kJira;
+    case tracker_type::webhook:
+      return kWebhook;
   }
   return kWebhook;
 }
@@ -301,9 +313,15 @@ class alerting_reader final {
         {"type", [](const entry&) {}, true},  // read above
     };
     switch (tracker.type) {
-      case tracker_type::youtrack: read_youtrack(e, tracker.youtrack, std::move(fields)); break;
-      case tracker_type::github: read_github(e, tracker.github, std::move(fields)); break;
-      case tracker_type::jira: read_jira(e, tracker.jira, std::move(fields)); break;
+      case tracker_type::youtrack:
+        read_youtrack(e, tracker.youtrack, std::move(fields));
+        break;
+      case tracker_type::github:
+        read_github(e, tracker.github, std::move(fields));
+        break;
+      case tracker_type::jira:
+        read_jira(e, tracker.jira, std::move(fields));
+        break;
       case tracker_type::webhook:
         fields.push_back({"url", [&](const entry& v) { read_url(v, tracker.webhook.url); }, true});
         read_signed_webhook(yaml_, e, tracker.webhook.secrets, std::move(fields));
@@ -335,16 +353,15 @@ class alerting_reader final {
   }
 
   void read_github(const entry& e, github_config& github, std::vector<field> fields) {
-    fields.insert(
-        fields.end(),
-        {
-            {"url", [&](const entry& v) { read_url(v, github.url); }},
-            {"token", [&](const entry& v) { yaml_.read_secret(v, github.token); }, true},
-            {"labels", [&](const entry& v) { read_templates(v, github.labels); }},
-            {"webhook_secret",
-             [&](const entry& v) { yaml_.read_secret(v, github.webhook_secret); }},
-            {"resolve_not_planned", yaml_.bool_field(github.resolve_not_planned)},
-        });
+    fields.insert(fields.end(),
+                  {
+                      {"url", [&](const entry& v) { read_url(v, github.url); }},
+                      {"token", [&](const entry& v) { yaml_.read_secret(v, github.token); }, true},
+                      {"labels", [&](const entry& v) { read_templates(v, github.labels); }},
+                      {"webhook_secret",
+                       [&](const entry& v) { yaml_.read_secret(v, github.webhook_secret); }},
+                      {"resolve_not_planned", yaml_.bool_field(github.resolve_not_planned)},
+                  });
     yaml_.read_map(e, fields);
   }
 
@@ -416,36 +433,35 @@ class alerting_reader final {
 
   /// Custom fields: [{name, type, value}], names unique in the list, types those of
   /// `tracker`'s kind.
-  void read_fields(const entry& e, std::vector<custom_field_config>& fields,
-                   tracker_type tracker) {
+  void read_fields(const entry& e, std::vector<custom_field_config>& fields, tracker_type tracker) {
     const std::vector<std::string_view>& types = field_types(tracker);
     std::map<std::string, int> name_lines;
     yaml_.read_list(e, fields, [&](const entry& item, custom_field_config& custom) {
-      yaml_.read_map(item, {
-                               {"name",
-                                [&](const entry& v) {
-                                  if (auto name = yaml_.read_scalar(v, "a field name")) {
-                                    yaml_.check_unique(name_lines, *name, v, "field");
-                                    custom.name = std::move(*name);
-                                  }
-                                },
-                                true},
-                               {"type",
-                                [&](const entry& v) {
-                                  auto type = yaml_.read_scalar(v, "a field type");
-                                  if (type && !contains(types, *type)) {
-                                    yaml_.error(v.value.Mark(),
-                                                unknown_name_message(
-                                                    fmt::format("{} field type",
-                                                                tracker_type_name(tracker)),
-                                                    *type, types));
-                                  } else if (type) {
-                                    custom.type = std::move(*type);
-                                  }
-                                },
-                                true},
-                               {"value", yaml_.template_field(custom.value), true},
-                           });
+      yaml_.read_map(
+          item, {
+                    {"name",
+                     [&](const entry& v) {
+                       if (auto name = yaml_.read_scalar(v, "a field name")) {
+                         yaml_.check_unique(name_lines, *name, v, "field");
+                         custom.name = std::move(*name);
+                       }
+                     },
+                     true},
+                    {"type",
+                     [&](const entry& v) {
+                       auto type = yaml_.read_scalar(v, "a field type");
+                       if (type && !contains(types, *type)) {
+                         yaml_.error(v.value.Mark(),
+                                     unknown_name_message(
+                                         fmt::format("{} field type", tracker_type_name(tracker)),
+                                         *type, types));
+                       } else if (type) {
+                         custom.type = std::move(*type);
+                       }
+                     },
+                     true},
+                    {"value", yaml_.template_field(custom.value), true},
+                });
     });
   }
 
@@ -1012,7 +1028,7 @@ class alerting_reader final {
 
   yaml_reader& yaml_;
   alerting_config& out_;
-  std::map<std::string, int> tracker_lines_;  ///< Declared tracker names -> their line.
+  std::map<std::string, int> tracker_lines_;           ///< Declared tracker names -> their line.
   std::map<std::string, tracker_type> tracker_types_;  ///< Declared tracker names -> type.
   std::map<std::string, int> rule_id_lines_;
 };

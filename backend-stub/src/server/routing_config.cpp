@@ -600,10 +600,10 @@ void read_signed_webhook(yaml_reader& yaml, const entry& e, std::vector<secret>&
                          std::vector<field> others) {
   const auto read_signing_secret = [&yaml](const entry& v, secret& value) {
     if (yaml.read_secret(v, value) && !is_webhook_secret(value.reveal())) {
-      yaml.error(v.value.Mark(), fmt::format("{} must be base64 of at least {} bytes, after an "
-                                             "optional {} prefix; {}",
-                                             v.name, kMinWebhookKeyBytes, kWebhookSecretPrefix,
-                                             kNotShown));
+      yaml.error(v.value.Mark(),
+                 fmt::format("{} must be base64 of at least {} bytes, after an "
+                             "optional {} prefix; {}",
+                             v.name, kMinWebhookKeyBytes, kWebhookSecretPrefix, kNotShown));
     }
   };
   std::optional<entry> one;

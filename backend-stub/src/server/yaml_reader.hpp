@@ -30,9 +30,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "server/alerting_config.hpp"
 #include "server/config.hpp"
-#include "absl/types/span.h"
 #include "server/secret.hpp"
 
 namespace warden::sink::config_detail {

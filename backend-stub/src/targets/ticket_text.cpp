@@ -262,6 +262,10 @@ std::string ticket_description(const ticket_snapshot& snapshot) {
   return out;
 }
 
+ticket_content ticket_content_of(const ticket_snapshot& snapshot) {
+  return {ticket_summary(snapshot), ticket_description(snapshot), snapshot.incident_key};
+}
+
 std::string regression_comment(const ticket_snapshot& snapshot) {
   std::string out = snapshot.last_release.empty()
                         ? std::string("Regressed")

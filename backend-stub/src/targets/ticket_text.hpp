@@ -75,6 +75,10 @@ inline constexpr std::size_t kMaxSummaryBytes = 250;
 /// key. Empty attributes are left out.
 [[nodiscard]] std::string ticket_description(const ticket_snapshot& snapshot);
 
+/// What the ticket of `snapshot` says: ticket_summary, ticket_description and the
+/// incident key.
+[[nodiscard]] ticket_content ticket_content_of(const ticket_snapshot& snapshot);
+
 /// The comment that goes with reopening a ticket: "Regressed in <release>: ..." with the
 /// counts and the link back to the sink.
 [[nodiscard]] std::string regression_comment(const ticket_snapshot& snapshot);

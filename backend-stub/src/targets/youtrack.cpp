@@ -202,19 +202,19 @@ created_ticket ticket_of(const youtrack_config& config, const rapidjson::Value& 
   return ticket;
 }
 
-// Whether `issue` (an element of a search answer) is the ticket of `snapshot`.
+// Whether `issue` (an element of a search answer) is the ticket of `content`.
 bool is_ticket_of(const youtrack_config& config, const rapidjson::Value& issue,
-                  const ticket_snapshot& snapshot) {
+                  const ticket_content& content) {
   if (string_member(issue, "idReadable").empty()) return false;
   if (config.incident_key_field.empty()) {
-    return string_member(issue, "summary") == ticket_summary(snapshot);
+    return string_member(issue, "summary") == content.summary;
   }
   const auto fields = issue.FindMember("customFields");
   // Without the custom fields in the answer, the exact field query has to be trusted.
   if (fields == issue.MemberEnd() || !fields->value.IsArray()) return true;
   for (const rapidjson::Value& field : fields->value.GetArray()) {
     if (equals_ignore_case(string_member(field, "name"), config.incident_key_field)) {
-      return string_member(field, "value") == snapshot.incident_key;
+      return string_member(field, "value") == content.incident_key;
     }
   }
   return false;
@@ -256,15 +256,6 @@ absl::StatusOr<std::string> parse_youtrack_project_id(std::string_view body,
       fmt::format("YouTrack has no project with the short name \"{}\" (the search found {}{})",
                   short_name, others.empty() ? "none" : fmt::format("{}", fmt::join(others, ", ")),
                   others.empty() ? "" : ": check escalation.owners[].project"));
-}
-
-absl::StatusOr<http_request> youtrack_create_issue(
-    const youtrack_config& config, std::string_view project_id,
-    const std::vector<custom_field_config>& owner_fields, const ticket_snapshot& snapshot,
-    const template_values& values) {
-  return youtrack_create_issue(
-      config, project_id, owner_fields,
-      {ticket_summary(snapshot), ticket_description(snapshot), snapshot.incident_key}, values);
 }
 
 absl::StatusOr<http_request> youtrack_create_issue(
@@ -313,7 +304,7 @@ absl::StatusOr<created_ticket> parse_youtrack_created_issue(const youtrack_confi
 
 http_request youtrack_search_issue(const youtrack_config& config,
                                    std::string_view project_short_name,
-                                   const ticket_snapshot& snapshot) {
+                                   const ticket_content& content) {
   std::string query;
   std::string fields = "id,idReadable,summary,resolved";
   int top = 2;
@@ -323,13 +314,13 @@ http_request youtrack_search_issue(const youtrack_config& config,
     // with ':' are not documented); the parser checks the field's value, so a looser
     // match costs nothing but a missed reconcile.
     query = fmt::format("project: {} {{{}}}: {{{}}}", project_short_name, config.incident_key_field,
-                        snapshot.incident_key);
+                        content.incident_key);
     fields += ",customFields(name,value)";
   } else {
     // Without an incident key field only a phrase search of the summary is left: it
     // finds words, not the exact text, so more candidates are read and the parser keeps
     // an exact summary only. Tickets renamed by people are not found.
-    std::string summary = ticket_summary(snapshot);
+    std::string summary = content.summary;
     summary.erase(std::remove(summary.begin(), summary.end(), '"'), summary.end());
     query = fmt::format("project: {} summary: \"{}\"", project_short_name, summary);
     top = 20;
@@ -339,15 +330,16 @@ http_request youtrack_search_issue(const youtrack_config& config,
       fmt::format("/api/issues?query={}&fields={}&$top={}", url_encode(query), fields, top), "");
 }
 
-absl::StatusOr<std::optional<created_ticket>> parse_youtrack_search(
-    const youtrack_config& config, std::string_view body, const ticket_snapshot& snapshot) {
+absl::StatusOr<std::optional<created_ticket>> parse_youtrack_search(const youtrack_config& config,
+                                                                    std::string_view body,
+                                                                    const ticket_content& content) {
   absl::StatusOr<rapidjson::Document> issues = parse_json(body, "issue search");
   if (!issues.ok()) return issues.status();
   if (!issues->IsArray()) {
     return absl::InvalidArgumentError("issue search: YouTrack's answer is not a list");
   }
   for (const rapidjson::Value& issue : issues->GetArray()) {
-    if (is_ticket_of(config, issue, snapshot)) return ticket_of(config, issue);
+    if (is_ticket_of(config, issue, content)) return ticket_of(config, issue);
   }
   return std::nullopt;
 }
@@ -414,6 +406,71 @@ std::string youtrack_error_message(const http_response& response) {
     }
   }
   return excerpt(message, 1000);
+}
+
+namespace {
+
+// YouTrack behind the tracker-independent interface: the functions above.
+class youtrack_tracker final : public tracker_api {
+ public:
+  explicit youtrack_tracker(youtrack_config config) : config_(std::move(config)) {}
+
+  const std::vector<std::string>& priorities() const override { return config_.priority; }
+
+  std::optional<http_request> project_lookup(std::string_view project) const override {
+    return youtrack_project_lookup(config_, project);
+  }
+  absl::StatusOr<std::string> parse_project_lookup(std::string_view body,
+                                                   std::string_view project) const override {
+    return parse_youtrack_project_id(body, project);
+  }
+
+  absl::StatusOr<http_request> create_ticket(const tracker_call& /*call*/, std::string_view project,
+                                             const std::vector<custom_field_config>& owner_fields,
+                                             const ticket_content& content,
+                                             const template_values& values) const override {
+    return youtrack_create_issue(config_, project, owner_fields, content, values);
+  }
+  absl::StatusOr<created_ticket> parse_created(const ticket_content& /*content*/,
+                                               const http_response& response) const override {
+    return parse_youtrack_created_issue(config_, response.body);
+  }
+
+  std::optional<http_request> search_ticket(std::string_view project,
+                                            const ticket_content& content) const override {
+    return youtrack_search_issue(config_, project, content);
+  }
+  absl::StatusOr<std::optional<created_ticket>> parse_search(
+      std::string_view body, const ticket_content& content) const override {
+    return parse_youtrack_search(config_, body, content);
+  }
+
+  // A command changes the state and comments in one request.
+  std::vector<http_request> resolve(const tracker_call& /*call*/, const created_ticket& ticket,
+                                    std::string_view comment) const override {
+    return {youtrack_command(config_, ticket.key, config_.resolve_command, comment)};
+  }
+  std::vector<http_request> reopen(const tracker_call& /*call*/, const created_ticket& ticket,
+                                   std::string_view comment) const override {
+    return {youtrack_command(config_, ticket.key, config_.reopen_command, comment)};
+  }
+  http_request comment(const tracker_call& /*call*/, const created_ticket& ticket,
+                       std::string_view text) const override {
+    return youtrack_comment(config_, ticket.key, text);
+  }
+
+  std::string error_message(const http_response& response) const override {
+    return youtrack_error_message(response);
+  }
+
+ private:
+  youtrack_config config_;
+};
+
+}  // namespace
+
+std::unique_ptr<tracker_api> youtrack_tracker_api(const youtrack_config& config) {
+  return std::make_unique<youtrack_tracker>(config);
 }
 
 }  // namespace warden::sink

@@ -15,6 +15,7 @@
 // `User-Agent: warden-sink`; those with a body also `Content-Type: application/json`.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 #include "targets/http.hpp"
 #include "targets/ticket.hpp"
 #include "targets/ticket_text.hpp"
+#include "targets/tracker.hpp"
 
 namespace warden::sink {
 
@@ -39,19 +41,13 @@ namespace warden::sink {
 [[nodiscard]] absl::StatusOr<std::string> parse_youtrack_project_id(std::string_view body,
                                                                     std::string_view short_name);
 
-/// `POST {url}/api/issues?fields=id,idReadable,summary` creating the ticket of `snapshot`
-/// in the project with entity id `project_id`: ticket_summary, ticket_description, and
-/// customFields = config.fields, then `owner_fields` (an owner's field replaces the
-/// tracker's field of the same name), then the incident key in
+/// `POST {url}/api/issues?fields=id,idReadable,summary` creating a ticket with `content`
+/// (ticket_content_of a snapshot, or a digest) in the project with entity id
+/// `project_id`: customFields = config.fields, then `owner_fields` (an owner's field
+/// replaces the tracker's field of the same name), then the incident key in
 /// config.incident_key_field when one is configured. Field values are templates expanded
 /// with `values`; a field whose value expands to "" (no product, say) is left out.
 /// InvalidArgument for an unknown field type or a bad template.
-[[nodiscard]] absl::StatusOr<http_request> youtrack_create_issue(
-    const youtrack_config& config, std::string_view project_id,
-    const std::vector<custom_field_config>& owner_fields, const ticket_snapshot& snapshot,
-    const template_values& values);
-/// The same with a summary, description and incident key of the caller's: a digest
-/// ticket, which lists several issues.
 [[nodiscard]] absl::StatusOr<http_request> youtrack_create_issue(
     const youtrack_config& config, std::string_view project_id,
     const std::vector<custom_field_config>& owner_fields, const ticket_content& content,
@@ -62,21 +58,21 @@ namespace warden::sink {
 [[nodiscard]] absl::StatusOr<created_ticket> parse_youtrack_created_issue(
     const youtrack_config& config, std::string_view body);
 
-/// `GET {url}/api/issues?query=...&fields=...&$top=N` looking for a ticket of
-/// `snapshot` created before (a create whose answer was lost): by
+/// `GET {url}/api/issues?query=...&fields=...&$top=N` looking for a ticket with
+/// `content` created before (a create whose answer was lost): by
 /// `project: PAY {Incident key}: {wd:1:abc}` when config.incident_key_field is set, else
 /// (weaker: text search, eventually consistent, other tickets may share words) by
-/// `project: PAY summary: "<ticket_summary>"`.
+/// `project: PAY summary: "<summary>"`.
 [[nodiscard]] http_request youtrack_search_issue(const youtrack_config& config,
                                                  std::string_view project_short_name,
-                                                 const ticket_snapshot& snapshot);
+                                                 const ticket_content& content);
 
-/// The first ticket in a youtrack_search_issue answer that really is `snapshot`'s: its
+/// The first ticket in a youtrack_search_issue answer that really is `content`'s: its
 /// incident key field holds exactly the incident key (when the answer lists custom
-/// fields), or, without an incident key field, its summary equals ticket_summary.
+/// fields), or, without an incident key field, its summary equals content.summary.
 /// nullopt when there is none; InvalidArgument when the body is not a list of issues.
 [[nodiscard]] absl::StatusOr<std::optional<created_ticket>> parse_youtrack_search(
-    const youtrack_config& config, std::string_view body, const ticket_snapshot& snapshot);
+    const youtrack_config& config, std::string_view body, const ticket_content& content);
 
 /// `POST {url}/api/commands` applying `command` ("State Fixed") to the issue `issue_key`
 /// ("OPS-1532") with `comment` (left out when empty), not silently: the way to resolve
@@ -94,5 +90,9 @@ namespace warden::sink {
 /// (error, error_description, error_children), else the status and the first 200 bytes
 /// of the body, or the transport error when there was no answer.
 [[nodiscard]] std::string youtrack_error_message(const http_response& response);
+
+/// YouTrack as a tracker_api: the functions above, and the commands API to resolve and
+/// reopen (one request each, with the comment).
+[[nodiscard]] std::unique_ptr<tracker_api> youtrack_tracker_api(const youtrack_config& config);
 
 }  // namespace warden::sink
