@@ -28,6 +28,7 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/sink_server.hpp"
+#include "store/clock.hpp"
 #include "store/store.hpp"
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file; without it, the defaults");
@@ -214,9 +215,7 @@ int main(int argc, char** argv) {
     std::unique_lock<std::mutex> lock{mu};
     do {
       lock.unlock();
-      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+      const std::int64_t now = warden::sink::unix_now_ms();
       absl::StatusOr<std::int64_t> deleted = (*db)->apply_retention(now);
       if (!deleted.ok()) {
         warden::sink::sink_log::write(

@@ -585,7 +585,8 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
   // with each event, no owner source per event, no per-issue counted mark and no
   // alerting tables.
   run_sql(options,
-          "DROP TABLE notification_items; DROP TABLE notification_groups; DROP TABLE digests; "
+          "DROP TABLE inbound_deliveries; DROP TABLE notification_items; DROP TABLE "
+          "notification_groups; DROP TABLE digests; "
           "DROP TABLE pagerduty_alerts; DROP TABLE alert_rule_state; DROP TABLE issue_windows; "
           "DROP TABLE issue_window_users; "
           "DROP TABLE tickets; DROP TABLE delivery_attempts; "

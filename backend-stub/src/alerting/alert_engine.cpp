@@ -362,6 +362,16 @@ absl::Status alert_engine::after_status_change(sqlite_db& db, const issue_row& i
     grouped_ = true;
   }
   if (!config_.escalation) return absl::OkStatus();
+  if (!change.origin_tracker.empty()) {
+    // The ticket changed first: it already is what the change makes it.
+    absl::StatusOr<std::optional<ticket_record>> ticket = find_ticket(db, issue.id);
+    if (!ticket.ok()) return ticket.status();
+    if (ticket->has_value() && (*ticket)->tracker == change.origin_tracker &&
+        change.what != status_change::action::mute &&
+        change.what != status_change::action::unmute) {
+      return set_ticket_remote_state(db, issue.id, resolving ? "resolved" : "open");
+    }
+  }
   std::string_view kind;
   std::string_view reason;
   switch (change.what) {

@@ -1,4 +1,6 @@
 #include "alerting/alerting_service.hpp"
+#include "outbox/inbound_store.hpp"
+#include "store/clock.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -50,9 +52,7 @@ absl::Status alerting_service::start(store& db, std::string public_url) {
 
 void alerting_service::dispatch() {
   for (;;) {
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+    const std::int64_t now = unix_now_ms();
     std::int64_t queued = 0;
     const absl::Status flushed = db_->run_in_writer([&](sqlite_db& db) -> absl::Status {
       absl::StatusOr<std::int64_t> rows = engine_->flush_due(db, now);
@@ -88,7 +88,10 @@ absl::StatusOr<std::int64_t> alerting_service::prune_log(std::int64_t now_ms) {
   WARDEN_RETURN_IF_ERROR(db_->run_in_writer([&](sqlite_db& db) -> absl::Status {
     absl::StatusOr<std::int64_t> deleted = prune_deliveries(db, delivered_before, failed_before);
     if (!deleted.ok()) return deleted.status();
-    pruned = *deleted;
+    // Webhooks received are kept as long as deliveries made.
+    absl::StatusOr<std::int64_t> received = prune_inbound(db, delivered_before);
+    if (!received.ok()) return received.status();
+    pruned = *deleted + *received;
     return absl::OkStatus();
   }));
   return pruned;

@@ -1,4 +1,5 @@
 #include "outbox/delivery_worker.hpp"
+#include "store/clock.hpp"
 
 #include <rapidjson/document.h>
 
@@ -52,12 +53,6 @@ struct delivery_worker::verdict {
 };
 
 namespace {
-
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A string member of a JSON object, or "".
 std::string string_field(const rapidjson::Value& object, const char* name) {
@@ -165,7 +160,7 @@ rapidjson::Document intent_of(const delivery_row& row) {
 
 delivery_worker::delivery_worker(store& db, http_client& client, delivery_worker_options options)
     : db_{db}, client_{client}, options_{std::move(options)} {
-  if (!options_.now_ms) options_.now_ms = system_now_ms;
+  if (!options_.now_ms) options_.now_ms = unix_now_ms;
   for (const tracker_config& tracker : options_.alerting.trackers) {
     trackers_.emplace(tracker.name, make_tracker_api(tracker));
     for (const secret* each :

@@ -15,11 +15,6 @@ constexpr const char* kDeliveryColumns =
     "uncertain, attempts, next_attempt, last_attempt, last_status, last_error, finished, "
     "replay_of, actor";
 
-std::optional<std::int64_t> optional_int(const sqlite_statement& row, int column) {
-  if (row.column_null(column)) return std::nullopt;
-  return row.column_int(column);
-}
-
 delivery_row read_delivery(const sqlite_statement& row) {
   delivery_row read;
   read.id = row.column_int(0);
@@ -34,10 +29,10 @@ delivery_row read_delivery(const sqlite_statement& row) {
   read.uncertain = row.column_int(9) != 0;
   read.attempts = row.column_int(10);
   read.next_attempt_ms = row.column_int(11);
-  read.last_attempt_ms = optional_int(row, 12);
-  read.last_status = optional_int(row, 13);
+  read.last_attempt_ms = row.column_optional_int(12);
+  read.last_status = row.column_optional_int(13);
   read.last_error = row.column_null(14) ? "" : row.column_text(14);
-  read.finished_ms = optional_int(row, 15);
+  read.finished_ms = row.column_optional_int(15);
   read.what.replay_of = row.column_null(16) ? 0 : row.column_int(16);
   read.what.actor = row.column_null(17) ? "" : row.column_text(17);
   return read;
@@ -110,7 +105,7 @@ absl::StatusOr<std::optional<ticket_record>> find_ticket(sqlite_db& db, std::int
   ticket.url = text(8);
   ticket.remote_state = text(9);
   ticket.created_ms = row.column_int(10);
-  ticket.opened_ms = optional_int(row, 11);
+  ticket.opened_ms = row.column_optional_int(11);
   ticket.digest_key = text(12);
   ticket.digest_url = text(13);
   row.reset();
@@ -144,6 +139,22 @@ absl::Status set_ticket_state(sqlite_db& db, std::int64_t issue_id, const std::s
   if (!update.ok()) return update.status();
   (*update)->bind(1, issue_id).bind(2, state);
   return (*update)->run();
+}
+
+absl::StatusOr<std::optional<std::int64_t>> find_ticket_issue(sqlite_db& db,
+                                                              const std::string& tracker,
+                                                              const std::string& external_key) {
+  absl::StatusOr<sqlite_statement*> query =
+      db.cached("SELECT issue_id FROM tickets WHERE tracker = ? AND external_key = ?");
+  if (!query.ok()) return query.status();
+  sqlite_statement& row = **query;
+  row.bind(1, tracker).bind(2, external_key);
+  absl::StatusOr<bool> found = row.step();
+  std::optional<std::int64_t> issue;
+  if (found.ok() && *found) issue = row.column_int(0);
+  row.reset();
+  if (!found.ok()) return found.status();
+  return issue;
 }
 
 absl::Status set_ticket_remote_state(sqlite_db& db, std::int64_t issue_id,
@@ -229,7 +240,7 @@ absl::StatusOr<std::optional<std::int64_t>> next_due_ms(sqlite_db& db) {
   if (!next.ok()) return next.status();
   absl::StatusOr<bool> row = (*next)->step();
   if (!row.ok()) return row.status();
-  std::optional<std::int64_t> due = optional_int(**next, 0);
+  std::optional<std::int64_t> due = (*next)->column_optional_int(0);
   (*next)->reset();
   return due;
 }
@@ -366,9 +377,9 @@ absl::StatusOr<std::vector<delivery_attempt>> delivery_attempts(sqlite_db& db,
     read.attempt = rows.column_int(1);
     read.step = rows.column_text(2);
     read.started_ms = rows.column_int(3);
-    read.duration_ms = optional_int(rows, 4);
+    read.duration_ms = rows.column_optional_int(4);
     read.request = rows.column_text(5);
-    read.status = optional_int(rows, 6);
+    read.status = rows.column_optional_int(6);
     read.response_headers = rows.column_null(7) ? "" : rows.column_text(7);
     read.response_body = rows.column_null(8) ? "" : rows.column_text(8);
     read.error = rows.column_null(9) ? "" : rows.column_text(9);

@@ -85,6 +85,10 @@ struct ticket_record {
 
 /// The ticket of `issue_id`, if one was asked for.
 absl::StatusOr<std::optional<ticket_record>> find_ticket(sqlite_db& db, std::int64_t issue_id);
+/// The issue whose ticket in `tracker` has the key `external_key` ("OPS-1532"), if any.
+absl::StatusOr<std::optional<std::int64_t>> find_ticket_issue(sqlite_db& db,
+                                                              const std::string& tracker,
+                                                              const std::string& external_key);
 /// Records the tracker's answer to a creation: state created, its id, key and link.
 absl::Status mark_ticket_created(sqlite_db& db, std::int64_t issue_id, const std::string& id,
                                  const std::string& key, const std::string& url,

@@ -12,6 +12,7 @@
 #include "outbox/outbox_store.hpp"
 #include "server/api_json.hpp"
 #include "server/sink_server.hpp"
+#include "store/clock.hpp"
 
 namespace warden::sink {
 namespace {
@@ -142,9 +143,7 @@ void sink_server::replay(const httplib::Request& request, httplib::Response& res
       actor = given->value.GetString();
     }
   }
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_now_ms();
   std::int64_t replayed = 0;
   const absl::Status queued = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {
     absl::StatusOr<std::int64_t> row = replay_delivery(db, id, actor, now);

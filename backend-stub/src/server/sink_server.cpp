@@ -1,4 +1,5 @@
 #include "server/sink_server.hpp"
+#include "store/clock.hpp"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -31,12 +32,6 @@ constexpr const char* kIngestPath = R"(/api/(\d+)/(envelope|store)/?)";
 // httplib inflates any body whose Content-Encoding it knows, with no bound; the header is
 // moved here before it sees it, so decode_body() does it instead.
 constexpr const char* kEncodingHeader = "X-Warden-Content-Encoding";
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The metrics reason for a refusal with `status`.
 std::string reason_for(int status) {
@@ -336,6 +331,12 @@ void sink_server::route() {
   http.Get("/api/0/deliveries/?", api(&sink_server::list_deliveries));
   http.Get(R"(/api/0/deliveries/(\d+)/?)", api(&sink_server::show_delivery));
   http.Post(R"(/api/0/deliveries/(\d+)/replay/?)", api(&sink_server::replay));
+  http.Get("/api/0/hooks/deliveries/?", api(&sink_server::list_tracker_hooks));
+  // Authenticated by the tracker's own secret or signature, not the API token.
+  http.Post(R"(/api/0/hooks/(youtrack|github)/([A-Za-z0-9_.-]+)/?)",
+            [this](const httplib::Request& request, httplib::Response& response) {
+              tracker_hook(request, response);
+            });
   http.Get(R"(/api/0/projects/(\d+)/events/([0-9a-fA-F-]+)/?)", api(&sink_server::show_event));
   http.Get(R"(/api/0/projects/(\d+)/events/([0-9a-fA-F-]+)/attachments/(\d+)/?)",
            api(&sink_server::download_attachment));
@@ -422,7 +423,7 @@ void sink_server::ingest(const httplib::Request& request, httplib::Response& res
   }
 
   const json_limits limits{config_.limits.max_json_depth, config_.limits.max_string_bytes};
-  const std::int64_t received = now_ms();
+  const std::int64_t received = unix_now_ms();
   std::string event_id;
   std::optional<rate_decision> limited;
   for (const envelope_item& item : parsed.items) {
@@ -690,7 +691,7 @@ void sink_server::update_issue(const httplib::Request& request, httplib::Respons
   change.actor = body->HasMember("actor") && (*body)["actor"].IsString()
                      ? (*body)["actor"].GetString()
                      : "api";
-  change.at_ms = now_ms();
+  change.at_ms = unix_now_ms();
   absl::StatusOr<issue_row> changed = db_.change_status(id, change);
   if (!changed.ok()) {
     answer_error(response, changed.status());

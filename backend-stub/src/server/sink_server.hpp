@@ -111,6 +111,10 @@ class sink_server final {
   void list_deliveries(const httplib::Request& request, httplib::Response& response);
   void show_delivery(const httplib::Request& request, httplib::Response& response);
   void replay(const httplib::Request& request, httplib::Response& response);
+  // The trackers' webhooks (hooks_api.cpp): a ticket's change applied to its issue, and
+  // the log of those requests.
+  void tracker_hook(const httplib::Request& request, httplib::Response& response);
+  void list_tracker_hooks(const httplib::Request& request, httplib::Response& response);
   // Prometheus families of the outbox, tickets and alert rules, read from the store.
   std::string alerting_metrics();
   // "ticket": the issue's ticket or null, "deliveries": its pending and failed ones.

@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -303,6 +303,29 @@ CREATE TABLE digests (
 );
 CREATE INDEX digests_open ON digests (team, tracker, project, closes);
 ALTER TABLE tickets ADD COLUMN digest_id INTEGER;
+)sql",
+    // 8: the trackers' webhooks (two-way state): every request received, what it said
+    // and what the sink did with it.
+    R"sql(
+CREATE TABLE inbound_deliveries (
+  id INTEGER PRIMARY KEY,
+  received INTEGER NOT NULL,
+  tracker TEXT NOT NULL,
+  source TEXT NOT NULL,                 -- youtrack, github
+  delivery_key TEXT,                    -- the sender's delivery id (X-GitHub-Delivery)
+  event TEXT NOT NULL,                  -- e.g. issues.closed, resolved
+  ticket TEXT,                          -- the ticket's key as the tracker names it
+  issue_id INTEGER,                     -- the Warden issue it concerned
+  status INTEGER NOT NULL,              -- what the sink answered
+  outcome TEXT NOT NULL,                -- resolved, reopened, unchanged, ignored, duplicate,
+                                        -- unknown_ticket, rejected, malformed
+  message TEXT NOT NULL,
+  headers TEXT NOT NULL,                -- secrets masked
+  body TEXT NOT NULL                    -- empty when the request was not authenticated
+);
+CREATE UNIQUE INDEX inbound_by_delivery ON inbound_deliveries (tracker, delivery_key)
+  WHERE delivery_key IS NOT NULL AND outcome != 'duplicate';
+CREATE INDEX inbound_by_received ON inbound_deliveries (received);
 )sql",
 };
 

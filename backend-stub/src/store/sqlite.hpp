@@ -75,6 +75,11 @@ class sqlite_statement final {
   bool column_null(int index) const {
     return sqlite3_column_type(statement_, index) == SQLITE_NULL;
   }
+  /// An integer column, or nullopt when it is NULL.
+  std::optional<std::int64_t> column_optional_int(int index) const {
+    if (column_null(index)) return std::nullopt;
+    return column_int(index);
+  }
 
  private:
   sqlite3* db_;

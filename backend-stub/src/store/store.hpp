@@ -211,6 +211,9 @@ struct status_change {
   std::optional<std::int64_t> mute_events;    ///< mute: for this many more events.
   std::string actor;                          ///< Who asked, recorded with the change.
   std::int64_t at_ms = 0;                     ///< When.
+  /// The tracker whose ticket changed first (its webhook asked for this change); empty
+  /// when the change began in Warden. Nothing is sent back to that ticket.
+  std::string origin_tracker;
 };
 
 class store final {
