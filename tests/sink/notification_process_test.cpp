@@ -1,8 +1,9 @@
 // Notifications end to end (issue #5): the real warden-sink with a routing tree, fake
 // Slack webhooks and a fake PagerDuty on 127.0.0.1 (tests/support). A production fatal
 // reaches the owning team's channel and pages once, however many events follow;
-// resolving the issue resolves the page with the same dedup key; Slack's one message a
-// second per webhook is kept without a single 429.
+// resolving the issue resolves the page with the same dedup key, and so does resolving
+// its ticket in YouTrack (the workflow's webhook); Slack's one message a second per
+// webhook is kept without a single 429.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
@@ -30,6 +31,7 @@ using warden::testing::temp_directory;
 
 constexpr const char* kToken = "perm:notification-test-4e1b";
 constexpr const char* kRoutingKey = "R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY42";
+constexpr const char* kHookSecret = "hook-secret-for-the-workflow-7c1d";
 constexpr const char* kEnvelopePath = "/api/7/envelope/?sentry_key=pubkey&sentry_version=7";
 
 // Everything escalates and notifies: payments' issues go to its channel, others to the
@@ -42,7 +44,8 @@ projects:
 storage: {durable: false}
 trackers:
   - {name: youtrack, type: youtrack, url: )" +
-         tracker.base_url() + R"(, token: {env: WARDEN_TEST_YOUTRACK_TOKEN}}
+         tracker.base_url() + R"(, token: {env: WARDEN_TEST_YOUTRACK_TOKEN},
+     inbound_secret: {env: WARDEN_TEST_HOOK_SECRET}}
 escalation:
   owners: [{match: {}, tracker: youtrack, project: OPS}]
 alert_rules:
@@ -76,6 +79,7 @@ sink_process start_sink(const temp_directory& directory, const std::string& conf
   ::setenv("WARDEN_TEST_SLACK_PAYMENTS", slack.webhook_url("T0/B0/payments").c_str(), 1);
   ::setenv("WARDEN_TEST_SLACK_GENERAL", slack.webhook_url("T0/B0/general").c_str(), 1);
   ::setenv("WARDEN_TEST_PD_KEY", kRoutingKey, 1);
+  ::setenv("WARDEN_TEST_HOOK_SECRET", kHookSecret, 1);
   return sink_process{WARDEN_SINK_BINARY,
                       {"--config=" + directory.write("sink.yaml", config),
                        "--database=" + directory.file("sink.db")}};
@@ -145,6 +149,82 @@ TEST_CASE("a production fatal reaches its team's channel and pages once, however
   CHECK(log->body.find("T0/B0/payments") == std::string::npos);
   const auto detail = json_of(log->body);
   CHECK(detail["deliveries"].Size() >= 5);  // create, 2 messages, trigger, resolve, resolve
+}
+
+TEST_CASE("a ticket resolved in YouTrack resolves its issue and the page, no echo") {
+  fake_youtrack tracker{{kToken}};
+  tracker.add_project("OPS");
+  fake_slack slack;
+  fake_pagerduty pagerduty;
+  temp_directory directory;
+  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  REQUIRE(client.Post(kEnvelopePath, error_envelope(event_id(1), "Fatal", "payments", "fatal"), "")
+              ->status == 200);
+  REQUIRE(tracker.wait_for_issues(1, std::chrono::seconds{10}));
+  REQUIRE(pagerduty.wait_for_events(1, std::chrono::seconds{10}));
+  const std::string ticket = tracker.issues().front().id_readable;
+  const std::string hook = "/api/0/hooks/youtrack/youtrack";
+  const auto report = [&](bool resolved) {
+    return std::string{R"({"idReadable":")"} + ticket + R"(","resolved":)" +
+           (resolved ? "true" : "false") + R"(,"state":"Fixed","updatedBy":"jdoe"})";
+  };
+  const auto status_of = [&client] {
+    return std::string{json_of(client.Get("/api/0/issues/1")->body)["issue"]["status"].GetString()};
+  };
+  const auto outcome_of = [](const httplib::Result& answer) {
+    return std::string{json_of(answer->body)["outcome"].GetString()};
+  };
+  const httplib::Headers bearer{{"Authorization", std::string{"Bearer "} + kHookSecret}};
+
+  // Without the secret, or with a wrong one: 401, and nothing changes.
+  CHECK(client.Post(hook, report(true), "application/json")->status == 401);
+  CHECK(client.Post(hook, {{"Authorization", "Bearer wrong"}}, report(true), "application/json")
+            ->status == 401);
+  CHECK(client.Post("/api/0/hooks/youtrack/other", bearer, report(true), "application/json")
+            ->status == 404);
+  CHECK(client.Post(hook, bearer, "{not json", "application/json")->status == 400);
+  CHECK(status_of() == "unresolved");
+
+  const auto resolved = client.Post(hook, bearer, report(true), "application/json");
+  REQUIRE(resolved);
+  CHECK(resolved->status == 200);
+  CHECK(outcome_of(resolved) == "resolved");
+  CHECK(status_of() == "resolved");
+  REQUIRE(pagerduty.wait_for_events(2, std::chrono::seconds{10}));
+  CHECK(pagerduty.events().back().event_action == "resolve");
+  CHECK(pagerduty.open_alerts().empty());
+  // The report again (a retry, or the echo of a command): nothing more to do.
+  const auto again = client.Post(hook, bearer, report(true), "application/json");
+  CHECK(outcome_of(again) == "unchanged");
+
+  // Reopened in YouTrack: the issue reopens; a regression later comments, not reopens.
+  const auto reopened = client.Post(hook, bearer, report(false), "application/json");
+  CHECK(outcome_of(reopened) == "reopened");
+  CHECK(status_of() == "unresolved");
+
+  // No command went back to YouTrack: the ticket changed there first.
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  CHECK(tracker.commands().empty());
+  CHECK(tracker.creates() == 1);
+
+  // The log has every request, the rejected ones without their body, and no secret.
+  const auto log = client.Get("/api/0/hooks/deliveries?tracker=youtrack");
+  REQUIRE(log);
+  CHECK(log->body.find(kHookSecret) == std::string::npos);
+  const auto listed = json_of(log->body);
+  REQUIRE(listed["deliveries"].Size() == 6);  // 404s are not logged
+  const auto& newest = listed["deliveries"][0];
+  CHECK(newest["outcome"].GetString() == std::string{"reopened"});
+  CHECK(newest["ticket"].GetString() == ticket);
+  CHECK(newest["issue"].GetInt64() == 1);
+  const auto& first = listed["deliveries"][5];
+  CHECK(first["outcome"].GetString() == std::string{"rejected"});
+  CHECK(first["status"].GetInt() == 401);
+  CHECK(std::string{first["body"].GetString()}.empty());
+  CHECK(listed["deliveries"][4]["status"].GetInt() == 401);
+  CHECK(listed["deliveries"][3]["outcome"].GetString() == std::string{"malformed"});
 }
 
 TEST_CASE("Slack's one message a second per webhook is kept: no 429, nothing lost") {

@@ -25,6 +25,7 @@
 #include "targets/signing.hpp"
 #include "targets/slack.hpp"
 #include "targets/ticket_text.hpp"
+#include "targets/tracker_hooks.hpp"
 #include "targets/webhook.hpp"
 #include "targets/youtrack.hpp"
 
@@ -1417,4 +1418,61 @@ TEST_CASE("receiver secrets appear only where they must") {
     CAPTURE(name);
     CHECK_FALSE(contains(value, key));
   }
+}
+
+TEST_CASE("youtrack workflow reports become ticket changes") {
+  using warden::sink::ticket_change;
+  auto resolved = warden::sink::parse_youtrack_hook(
+      R"({"idReadable":"OPS-12","resolved":true,"state":"Fixed","updatedBy":"jdoe"})");
+  REQUIRE(resolved.ok());
+  CHECK(resolved->what == ticket_change::kind::resolved);
+  CHECK(resolved->ticket == "OPS-12");
+  CHECK(resolved->actor == "youtrack:jdoe");
+  CHECK(resolved->event == "youtrack.resolved (Fixed)");
+  auto reopened = warden::sink::parse_youtrack_hook(R"({"idReadable":"OPS-12","resolved":false})");
+  REQUIRE(reopened.ok());
+  CHECK(reopened->what == ticket_change::kind::reopened);
+  CHECK(reopened->actor.empty());
+  for (const char* bad : {"", "[]", "{\"idReadable\":\"OPS-1\"}", "{\"resolved\":true}",
+                          "{\"idReadable\":\"OPS-1\",\"resolved\":\"yes\"}",
+                          "{\"idReadable\":\"\xff\",\"resolved\":true}"}) {
+    CAPTURE(bad);
+    CHECK(warden::sink::parse_youtrack_hook(bad).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("github issues events become ticket changes, other events are ignored") {
+  using warden::sink::ticket_change;
+  const auto delivery = [](const std::string& action, const std::string& reason) {
+    return R"({"action":")" + action + R"(","issue":{"number":7,"state_reason":)" + reason +
+           R"(},"repository":{"full_name":"acme/shop"},"sender":{"login":"octocat"}})";
+  };
+  auto closed =
+      warden::sink::parse_github_hook("issues", delivery("closed", "\"completed\""), false);
+  REQUIRE(closed.ok());
+  CHECK(closed->what == ticket_change::kind::resolved);
+  CHECK(closed->ticket == "acme/shop#7");
+  CHECK(closed->actor == "github:octocat");
+  CHECK(closed->event == "issues.closed");
+  auto reopened = warden::sink::parse_github_hook("issues", delivery("reopened", "null"), false);
+  REQUIRE(reopened.ok());
+  CHECK(reopened->what == ticket_change::kind::reopened);
+  // Closed as not planned resolves only when configured so.
+  const std::string not_planned = delivery("closed", "\"not_planned\"");
+  CHECK(warden::sink::parse_github_hook("issues", not_planned, false)->what ==
+        ticket_change::kind::ignored);
+  CHECK(warden::sink::parse_github_hook("issues", not_planned, true)->what ==
+        ticket_change::kind::resolved);
+  auto labeled = warden::sink::parse_github_hook("issues", delivery("labeled", "null"), false);
+  REQUIRE(labeled.ok());
+  CHECK(labeled->what == ticket_change::kind::ignored);
+  CHECK(labeled->note.find("labeled") != std::string::npos);
+  auto ping =
+      warden::sink::parse_github_hook("ping", R"({"zen":"Keep it logically awesome."})", false);
+  REQUIRE(ping.ok());
+  CHECK(ping->what == ticket_change::kind::ignored);
+  CHECK(ping->event == "ping");
+  CHECK(!warden::sink::parse_github_hook("issues", R"({"action":"closed"})", false).ok());
+  CHECK(!warden::sink::parse_github_hook("issues", "not json", false).ok());
 }
