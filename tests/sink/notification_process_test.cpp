@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -253,4 +254,56 @@ TEST_CASE("Slack's one message a second per webhook is kept: no 429, nothing los
   for (std::size_t i = 1; i < arrivals.size(); ++i) {
     CHECK(arrivals[i] - arrivals[i - 1] >= std::chrono::milliseconds{950});
   }
+}
+
+TEST_CASE("a flood for one Slack webhook goes as a summary, within its rate, nothing lost") {
+  fake_youtrack tracker{{kToken}};
+  tracker.add_project("OPS");
+  fake_slack_options strict;
+  strict.strict = true;
+  fake_slack slack{strict};
+  fake_pagerduty pagerduty;
+  temp_directory directory;
+  std::string config = sink_config(tracker, pagerduty);
+  config += "flood: {slack_per_webhook: {rate: 1/s, burst: 1, coalesce_above: 5}}\n";
+  auto sink = start_sink(directory, config, slack);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  constexpr int kIssues = 30;
+  for (int i = 1; i <= kIssues; ++i) {
+    REQUIRE(client
+                .Post(kEnvelopePath,
+                      error_envelope(event_id(i), "Flood" + std::to_string(i), "payments", "error"),
+                      "")
+                ->status == 200);
+  }
+  // Every issue is told, in far fewer messages than issues, and Slack never said 429.
+  const auto told = [&] {
+    std::string all;
+    for (const auto& message : slack.messages()) all += message.body;
+    for (int i = 1; i <= kIssues; ++i) {
+      if (all.find("Flood" + std::to_string(i) + "\"") == std::string::npos &&
+          all.find("Flood" + std::to_string(i) + ":") == std::string::npos &&
+          all.find("Flood" + std::to_string(i) + " ") == std::string::npos) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (!told() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  CHECK(told());
+  CHECK(slack.rate_limited() == 0);
+  const auto messages = slack.messages();
+  CHECK(messages.size() < kIssues / 2);
+  CHECK(std::any_of(messages.begin(), messages.end(), [](const auto& message) {
+    return message.text.find("held back") != std::string::npos;
+  }));
+  // The merged deliveries are superseded by the summary's, visibly.
+  const auto log = json_of(client.Get("/api/0/deliveries?status=superseded&limit=100")->body);
+  CHECK(log["deliveries"].Size() > 0);
+  CHECK(std::string{log["deliveries"][0]["last_error"].GetString()}.find("summary") !=
+        std::string::npos);
 }

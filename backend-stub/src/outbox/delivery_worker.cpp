@@ -411,7 +411,9 @@ delivery_worker::verdict delivery_worker::deliver_notification(const delivery_ro
     absl::StatusOr<notification> told = notification_of(row, why);
     if (!told.ok()) return verdict::superseded(std::string{told.status().message()});
     if (row.what.kind == "slack.message") {
-      request = slack_message(receiver.slack, *told);
+      std::vector<std::int64_t> merged;
+      request = slack_request(row, receiver, *std::move(told), merged);
+      if (!merged.empty()) return deliver_summary(row, receiver, request, merged);
     } else if (row.what.kind == "pagerduty.trigger") {
       const auto issue = std::find_if(
           told->issues.begin(), told->issues.end(),
@@ -445,6 +447,48 @@ delivery_worker::verdict delivery_worker::deliver_notification(const delivery_ro
     }
     return failed;
   }
+  return sent;
+}
+
+http_request delivery_worker::slack_request(const delivery_row& row,
+                                            const receiver_config& receiver, notification told,
+                                            std::vector<std::int64_t>& merged) {
+  // Slack takes about a message a second: past flood.slack_coalesce_above messages
+  // waiting for this webhook, they go as one summary rather than minutes late.
+  const std::size_t threshold = options_.alerting.flood.slack_coalesce_above;
+  std::vector<delivery_row> waiting;
+  static_cast<void>(db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::vector<delivery_row>> found =
+        waiting_deliveries(db, row.what.target, row.what.kind, row.id, kMaxSummarised);
+    if (found.ok()) waiting = *std::move(found);
+    return found.status();
+  }));
+  if (waiting.size() < threshold) return slack_message(receiver.slack, told);
+  std::vector<notification> held_back{std::move(told)};
+  for (const delivery_row& other : waiting) {
+    absl::StatusOr<notification> each = notification_of(other, intent_of(other));
+    if (!each.ok()) continue;  // its own delivery will say why
+    held_back.push_back(*std::move(each));
+    merged.push_back(other.id);
+  }
+  return slack_summary(receiver.slack, held_back);
+}
+
+delivery_worker::verdict delivery_worker::deliver_summary(const delivery_row& row,
+                                                          const receiver_config& receiver,
+                                                          const http_request& request,
+                                                          const std::vector<std::int64_t>& merged) {
+  http_response response;
+  verdict sent = exchange(row, "send_summary", request, response);
+  if (sent.result != verdict::outcome::delivered) return sent;
+  if (const receiver_verdict read = slack_answer(response); !read.ok) {
+    return read.permanent ? verdict::failed(masked(read.error)) : verdict::later(read.error);
+  }
+  const std::string reason = fmt::format("sent in the summary of delivery {}", row.id);
+  const std::int64_t at = now();
+  static_cast<void>(db_.run_in_writer(
+      [&](sqlite_db& db) { return supersede_deliveries(db, merged, reason, at); }));
+  sent.error = fmt::format("a summary of {} messages for {}", merged.size() + 1, receiver.name);
   return sent;
 }
 

@@ -49,6 +49,9 @@ struct delivery_worker_options {
 
 class delivery_worker final {
  public:
+  /// The most Slack messages one summary stands for.
+  static constexpr int kMaxSummarised = 500;
+
   /// `db` and `client` must outlive the worker.
   delivery_worker(store& db, http_client& client, delivery_worker_options options);
   ~delivery_worker();
@@ -95,6 +98,13 @@ class delivery_worker final {
                             const std::string& project, std::string& reference);
   tracker_call call_of(const delivery_row& row) const;
   verdict deliver_notification(const delivery_row& row, const receiver_config& receiver);
+  // The Slack message of `row`, or, when more than flood.slack_coalesce_above wait for
+  // its webhook, one summary of them all; `merged` gets the other rows it stands for.
+  http_request slack_request(const delivery_row& row, const receiver_config& receiver,
+                             notification told, std::vector<std::int64_t>& merged);
+  // Sends a summary for `row` and the `merged` rows; those are superseded once it is in.
+  verdict deliver_summary(const delivery_row& row, const receiver_config& receiver,
+                          const http_request& request, const std::vector<std::int64_t>& merged);
   // The notification a Slack, PagerDuty or webhook row carries, as it is now.
   absl::StatusOr<notification> notification_of(const delivery_row& row,
                                                const rapidjson::Value& why);

@@ -327,6 +327,32 @@ absl::StatusOr<std::int64_t> prune_deliveries(sqlite_db& db, std::int64_t delive
   return db.changes();
 }
 
+absl::StatusOr<std::vector<delivery_row>> waiting_deliveries(sqlite_db& db,
+                                                             const std::string& target,
+                                                             const std::string& kind,
+                                                             std::int64_t except_id, int limit) {
+  absl::StatusOr<sqlite_statement*> query = db.cached(
+      fmt::format("SELECT {} FROM outbox WHERE target = ?1 AND kind = ?2 AND state IN ('pending', "
+                  "'retrying') AND id != ?3 ORDER BY id LIMIT ?4",
+                  kDeliveryColumns));
+  if (!query.ok()) return query.status();
+  (*query)->bind(1, target).bind(2, kind).bind(3, except_id).bind(4, std::int64_t{limit});
+  return select_deliveries(**query);
+}
+
+absl::Status supersede_deliveries(sqlite_db& db, const std::vector<std::int64_t>& ids,
+                                  const std::string& reason, std::int64_t now_ms) {
+  absl::StatusOr<sqlite_statement*> update = db.cached(
+      "UPDATE outbox SET state = 'superseded', last_error = ?2, finished = ?3 WHERE id = ?1 AND "
+      "state IN ('pending', 'retrying')");
+  if (!update.ok()) return update.status();
+  for (const std::int64_t id : ids) {
+    (*update)->bind(1, id).bind(2, reason).bind(3, now_ms);
+    WARDEN_RETURN_IF_ERROR((*update)->run());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<delivery_row>> list_deliveries(sqlite_db& db,
                                                           const delivery_filter& filter) {
   absl::StatusOr<sqlite_statement*> query = db.cached(fmt::format(

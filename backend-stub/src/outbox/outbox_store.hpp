@@ -141,6 +141,16 @@ absl::StatusOr<std::int64_t> replay_delivery(sqlite_db& db, std::int64_t id,
 absl::StatusOr<std::int64_t> prune_deliveries(sqlite_db& db, std::int64_t delivered_before_ms,
                                               std::int64_t failed_before_ms);
 
+/// Rows of `kind` for `target` still waiting to be sent (pending or retrying, due or
+/// not), oldest first, at most `limit`; not `except_id`.
+absl::StatusOr<std::vector<delivery_row>> waiting_deliveries(sqlite_db& db,
+                                                             const std::string& target,
+                                                             const std::string& kind,
+                                                             std::int64_t except_id, int limit);
+/// Marks those of `ids` still waiting as superseded by `reason` (sent with another row).
+absl::Status supersede_deliveries(sqlite_db& db, const std::vector<std::int64_t>& ids,
+                                  const std::string& reason, std::int64_t now_ms);
+
 /// Which rows to list; empty fields do not filter. Newest first.
 struct delivery_filter {
   std::string target;
