@@ -390,6 +390,18 @@ TEST_CASE("deliveries queued while the tracker is down are made once it is back,
       const auto retrying = deliveries(client, "?status=retrying");
       return retrying["deliveries"].Size() == 5;
     }));
+    // What is held back is visible per target, with the reason.
+    const auto targets = json_of(client.Get("/api/0/targets")->body);
+    REQUIRE(targets["targets"].Size() == 1);
+    const auto& youtrack = targets["targets"][0];
+    CHECK(youtrack["name"] == "youtrack");
+    CHECK(youtrack["kind"] == "tracker");
+    CHECK(youtrack["type"] == "youtrack");
+    CHECK(youtrack["waiting"].GetInt64() == 5);
+    CHECK(youtrack["retrying"].GetInt64() == 5);
+    CHECK(youtrack["failed"].GetInt64() == 0);
+    CHECK(youtrack["oldest_waiting"].IsInt64());
+    CHECK(std::string{youtrack["last_error"].GetString()}.find("connect") != std::string::npos);
     CHECK(sink.kill(SIGTERM) == 0);
   }
   fake_youtrack tracker{down};
@@ -400,6 +412,10 @@ TEST_CASE("deliveries queued while the tracker is down are made once it is back,
   REQUIRE(tracker.wait_for_issues(5, std::chrono::seconds{15}));
   std::this_thread::sleep_for(std::chrono::milliseconds{300});
   CHECK(tracker.creates() == 5);
+  auto client = client_for(sink);
+  REQUIRE(eventually([&] {
+    return json_of(client.Get("/api/0/targets")->body)["targets"][0]["waiting"].GetInt64() == 0;
+  }));
 }
 
 TEST_CASE("the default rules: a production warning escalates after more than 10 in an hour") {

@@ -353,6 +353,37 @@ absl::Status supersede_deliveries(sqlite_db& db, const std::vector<std::int64_t>
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, target_backlog>>> target_backlogs(sqlite_db& db) {
+  absl::StatusOr<sqlite_statement*> query = db.cached(
+      "SELECT target, sum(state IN ('pending', 'retrying', 'in_flight')), "
+      "sum(state = 'retrying'), sum(state IN ('failed', 'exhausted')), "
+      "min(CASE WHEN state IN ('pending', 'retrying', 'in_flight') THEN created END), "
+      "min(CASE WHEN state IN ('pending', 'retrying') THEN next_attempt END), "
+      "(SELECT last_error FROM outbox e WHERE e.target = o.target AND e.last_error != '' ORDER "
+      "BY e.id DESC LIMIT 1) FROM outbox o GROUP BY target ORDER BY target");
+  if (!query.ok()) return query.status();
+  sqlite_statement& rows = **query;
+  std::vector<std::pair<std::string, target_backlog>> backlogs;
+  for (;;) {
+    absl::StatusOr<bool> next = rows.step();
+    if (!next.ok()) {
+      rows.reset();
+      return next.status();
+    }
+    if (!*next) break;
+    target_backlog backlog;
+    backlog.waiting = rows.column_int(1);
+    backlog.retrying = rows.column_int(2);
+    backlog.failed = rows.column_int(3);
+    backlog.oldest_waiting_ms = rows.column_optional_int(4);
+    backlog.next_attempt_ms = rows.column_optional_int(5);
+    backlog.last_error = rows.column_null(6) ? "" : rows.column_text(6);
+    backlogs.emplace_back(rows.column_text(0), std::move(backlog));
+  }
+  rows.reset();
+  return backlogs;
+}
+
 absl::StatusOr<std::vector<delivery_row>> list_deliveries(sqlite_db& db,
                                                           const delivery_filter& filter) {
   absl::StatusOr<sqlite_statement*> query = db.cached(fmt::format(

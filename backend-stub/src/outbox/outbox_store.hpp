@@ -151,6 +151,18 @@ absl::StatusOr<std::vector<delivery_row>> waiting_deliveries(sqlite_db& db,
 absl::Status supersede_deliveries(sqlite_db& db, const std::vector<std::int64_t>& ids,
                                   const std::string& reason, std::int64_t now_ms);
 
+/// What the outbox holds for one target.
+struct target_backlog {
+  std::int64_t waiting = 0;                       ///< pending, retrying or in flight.
+  std::int64_t retrying = 0;                      ///< ... of which failed at least once.
+  std::int64_t failed = 0;                        ///< failed or exhausted (replayable).
+  std::optional<std::int64_t> oldest_waiting_ms;  ///< When the oldest waiting row was queued.
+  std::optional<std::int64_t> next_attempt_ms;    ///< The earliest next attempt.
+  std::string last_error;                         ///< Of the newest row that has one.
+};
+/// The backlog of every target that has rows, by target name.
+absl::StatusOr<std::vector<std::pair<std::string, target_backlog>>> target_backlogs(sqlite_db& db);
+
 /// Which rows to list; empty fields do not filter. Newest first.
 struct delivery_filter {
   std::string target;

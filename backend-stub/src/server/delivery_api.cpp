@@ -158,6 +158,48 @@ void sink_server::replay(const httplib::Request& request, httplib::Response& res
                        "application/json");
 }
 
+void sink_server::list_targets(const httplib::Request& /*request*/, httplib::Response& response) {
+  std::vector<std::pair<std::string, target_backlog>> backlogs;
+  const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
+    absl::StatusOr<std::vector<std::pair<std::string, target_backlog>>> found = target_backlogs(db);
+    if (!found.ok()) return found.status();
+    backlogs = *std::move(found);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return answer_error(response, read);
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  const auto write_target = [&](std::string_view name, std::string_view kind,
+                                std::string_view type) {
+    const auto found = std::find_if(backlogs.begin(), backlogs.end(),
+                                    [&](const auto& each) { return each.first == name; });
+    const target_backlog backlog = found == backlogs.end() ? target_backlog{} : found->second;
+    out.StartObject();
+    write_string(out, "name", name);
+    write_string(out, "kind", kind);
+    write_string(out, "type", type);
+    write_int(out, "waiting", backlog.waiting);
+    write_int(out, "retrying", backlog.retrying);
+    write_int(out, "failed", backlog.failed);
+    write_optional_int(out, "oldest_waiting", backlog.oldest_waiting_ms);
+    write_optional_int(out, "next_attempt", backlog.next_attempt_ms);
+    write_string(out, "last_error", backlog.last_error);
+    out.EndObject();
+  };
+  out.StartObject();
+  out.Key("targets");
+  out.StartArray();
+  for (const tracker_config& tracker : config_.alerting.trackers) {
+    write_target(tracker.name, "tracker", tracker_type_name(tracker.type));
+  }
+  for (const receiver_config& receiver : config_.alerting.receivers) {
+    write_target(receiver.name, "receiver", receiver.type);
+  }
+  out.EndArray();
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
+
 std::string sink_server::alerting_metrics() {
   std::string text;
   const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {

@@ -332,6 +332,7 @@ void sink_server::route() {
   http.Get(R"(/api/0/deliveries/(\d+)/?)", api(&sink_server::show_delivery));
   http.Post(R"(/api/0/deliveries/(\d+)/replay/?)", api(&sink_server::replay));
   http.Get("/api/0/hooks/deliveries/?", api(&sink_server::list_tracker_hooks));
+  http.Get("/api/0/targets/?", api(&sink_server::list_targets));
   // Authenticated by the tracker's own secret or signature, not the API token.
   http.Post(R"(/api/0/hooks/(youtrack|github)/([A-Za-z0-9_.-]+)/?)",
             [this](const httplib::Request& request, httplib::Response& response) {

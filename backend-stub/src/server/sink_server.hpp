@@ -111,6 +111,8 @@ class sink_server final {
   void list_deliveries(const httplib::Request& request, httplib::Response& response);
   void show_delivery(const httplib::Request& request, httplib::Response& response);
   void replay(const httplib::Request& request, httplib::Response& response);
+  // Each tracker and receiver with what waits for it, what failed and the last error.
+  void list_targets(const httplib::Request& request, httplib::Response& response);
   // The trackers' webhooks (hooks_api.cpp): a ticket's change applied to its issue, and
   // the log of those requests.
   void tracker_hook(const httplib::Request& request, httplib::Response& response);
