@@ -307,3 +307,23 @@ TEST_CASE("a flood for one Slack webhook goes as a summary, within its rate, not
   CHECK(std::string{log["deliveries"][0]["last_error"].GetString()}.find("summary") !=
         std::string::npos);
 }
+
+TEST_CASE("a message waits for its issue's ticket being created, to link to it") {
+  fake_youtrack tracker{{kToken}};
+  tracker.add_project("OPS");
+  tracker.hang_next_create(std::chrono::milliseconds{800});  // slower than group_wait: 0s
+  fake_slack slack;
+  fake_pagerduty pagerduty;
+  temp_directory directory;
+  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  REQUIRE(client.Post(kEnvelopePath, error_envelope(event_id(1), "Slow", "payments", "error"), "")
+              ->status == 200);
+  REQUIRE(slack.wait_for_messages(1, std::chrono::seconds{15}));
+  REQUIRE(tracker.issues().size() == 1);
+  const std::string key = tracker.issues().front().id_readable;
+  const auto messages = slack.messages();
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0].body.find(key) != std::string::npos);
+}

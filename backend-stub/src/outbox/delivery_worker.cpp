@@ -31,6 +31,7 @@ struct delivery_worker::verdict {
   bool uncertain = false;                 ///< The target may have acted on it.
   std::optional<created_ticket> created;  ///< ticket.create: the ticket.
   std::string remote_state;               ///< Follow-ups: the state the ticket now has.
+  bool nothing_sent = false;              ///< deferred(): no request went out.
 
   static verdict failed(std::string why) {
     verdict v;
@@ -42,6 +43,15 @@ struct delivery_worker::verdict {
     verdict v;
     v.result = outcome::retry;
     v.error = std::move(why);
+    return v;
+  }
+  // Not sent yet, on purpose: try again after `delay`, without pausing the target.
+  static verdict deferred(std::string why, std::chrono::milliseconds delay) {
+    verdict v;
+    v.result = outcome::retry;
+    v.error = std::move(why);
+    v.retry_after = delay;
+    v.nothing_sent = true;
     return v;
   }
   static verdict superseded(std::string why) {
@@ -410,6 +420,14 @@ delivery_worker::verdict delivery_worker::deliver_notification(const delivery_ro
   } else {
     absl::StatusOr<notification> told = notification_of(row, why);
     if (!told.ok()) return verdict::superseded(std::string{told.status().message()});
+    if (row.what.kind != "pagerduty.trigger") {
+      if (const std::string creating = ticket_being_created(*told); !creating.empty()) {
+        return verdict::deferred(
+            fmt::format("waiting for the ticket of issue {} (its link goes in the message)",
+                        creating),
+            kTicketRecheck);
+      }
+    }
     if (row.what.kind == "slack.message") {
       std::vector<std::int64_t> merged;
       request = slack_request(row, receiver, *std::move(told), merged);
@@ -448,6 +466,18 @@ delivery_worker::verdict delivery_worker::deliver_notification(const delivery_ro
     return failed;
   }
   return sent;
+}
+
+std::string delivery_worker::ticket_being_created(const notification& told) {
+  for (const notified_issue& each : told.issues) {
+    if (!each.ticket_key.empty()) continue;
+    absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(each.issue.issue_id);
+    if (ticket.ok() && ticket->has_value() && (*ticket)->state == "pending" &&
+        now() - (*ticket)->created_ms < kTicketWait.count()) {
+      return std::to_string(each.issue.issue_id);
+    }
+  }
+  return {};
 }
 
 http_request delivery_worker::slack_request(const delivery_row& row,
@@ -842,7 +872,11 @@ void delivery_worker::complete(const delivery_row& row, const verdict& outcome) 
       }
       break;
   }
-  if (const rate_config* rate = rate_of(row.what.target)) {
+  if (const rate_config* rate = rate_of(row.what.target); rate != nullptr && outcome.nothing_sent) {
+    const std::lock_guard<std::mutex> lock{pace_mu_};
+    pace& paced = paces_[row.what.target];
+    paced.tokens = std::min(static_cast<double>(rate->burst), paced.tokens + 1);  // unused
+  } else if (rate != nullptr) {
     const std::lock_guard<std::mutex> lock{pace_mu_};
     pace& paced = paces_[row.what.target];  // a new entry refills to a full bucket
     // Tokens come back from the end of a send, not its start: a slow answer does not let

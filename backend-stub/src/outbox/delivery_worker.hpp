@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -51,6 +52,11 @@ class delivery_worker final {
  public:
   /// The most Slack messages one summary stands for.
   static constexpr int kMaxSummarised = 500;
+  /// How long a message waits for a ticket of its issues that is being created, so that
+  /// it can link to it; then it goes without the link.
+  static constexpr std::chrono::milliseconds kTicketWait{30'000};
+  /// How often a waiting message looks again.
+  static constexpr std::chrono::milliseconds kTicketRecheck{500};
 
   /// `db` and `client` must outlive the worker.
   delivery_worker(store& db, http_client& client, delivery_worker_options options);
@@ -105,6 +111,9 @@ class delivery_worker final {
   // Sends a summary for `row` and the `merged` rows; those are superseded once it is in.
   verdict deliver_summary(const delivery_row& row, const receiver_config& receiver,
                           const http_request& request, const std::vector<std::int64_t>& merged);
+  // The id of an issue of `told` whose ticket is being created (for less than
+  // kTicketWait), or "".
+  std::string ticket_being_created(const notification& told);
   // The notification a Slack, PagerDuty or webhook row carries, as it is now.
   absl::StatusOr<notification> notification_of(const delivery_row& row,
                                                const rapidjson::Value& why);
