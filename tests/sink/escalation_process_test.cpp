@@ -539,3 +539,44 @@ TEST_CASE("past the hourly cap a team's new issues are listed in one digest tick
   CHECK(metrics->body.find(R"(warden_sink_tickets{tracker="youtrack",state="digested"} 5)") !=
         std::string::npos);
 }
+
+TEST_CASE("a tracker that stays down opens its circuit: one probe at a time, then all is sent") {
+  int port = 0;
+  {
+    fake_youtrack probe;
+    port = probe.port();
+  }  // nothing listens on the tracker's port
+  std::string config = sink_config("http://127.0.0.1:" + std::to_string(port));
+  const std::string backoff = "backoff: {initial: 50ms, max: 200ms}}";
+  config.replace(config.find(backoff), backoff.size(),
+                 "backoff: {initial: 50ms, max: 100ms}, circuit: {failures: 3, probe_after: 1s}}");
+  temp_directory directory;
+  auto sink = start_sink(directory, config);
+  REQUIRE(sink.port() > 0);
+  auto client = client_for(sink);
+  for (int i = 1; i <= 5; ++i) {
+    REQUIRE(client.Post(kEnvelopePath, error_envelope(event_id(i), "Open" + std::to_string(i)), "")
+                ->status == 200);
+  }
+  const auto attempts = [&] {
+    std::int64_t sum = 0;
+    const auto log = deliveries(client, "?limit=100");
+    for (const auto& row : log["deliveries"].GetArray()) sum += row["attempts"].GetInt64();
+    return sum;
+  };
+  REQUIRE(eventually([&] { return attempts() >= 3; }));
+  // Without the circuit, 5 rows retried every 50-100 ms make dozens of attempts in 2.5 s;
+  // with it, 3 failures open it and a probe goes every second.
+  std::this_thread::sleep_for(std::chrono::milliseconds{2500});
+  const std::int64_t made = attempts();
+  CHECK(made <= 3 + 5 + 4);  // the 3, the rows in flight when it opened, a probe a second
+  fake_youtrack_options back;
+  back.token = kToken;
+  back.port = port;
+  fake_youtrack tracker{back};
+  REQUIRE(tracker.port() == port);
+  tracker.add_project("OPS");
+  REQUIRE(tracker.wait_for_issues(5, std::chrono::seconds{15}));
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  CHECK(tracker.creates() == 5);
+}

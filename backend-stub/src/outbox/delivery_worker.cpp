@@ -289,6 +289,13 @@ bool delivery_worker::deliver_next() {
       return absl::OkStatus();
     });
     if (!taken.ok() || !claimed) return false;
+    if (const auto open = paces_.find(claimed->what.target);
+        open != paces_.end() &&
+        open->second.failures >= options_.alerting.delivery.circuit_failures) {
+      // A probe of an open circuit: the others wait for its outcome.
+      open->second.paused_until_ms = at + options_.alerting.delivery.timeout.count() +
+                                     options_.alerting.delivery.connect_timeout.count();
+    }
     if (const rate_config* rate = rate_of(claimed->what.target)) {
       const auto [entry, fresh] = paces_.try_emplace(claimed->what.target);
       if (fresh) {
@@ -834,6 +841,46 @@ tracker_call delivery_worker::call_of(const delivery_row& row) const {
   return {row.what.idempotency_key, now() / 1000};
 }
 
+void delivery_worker::pace_after(const std::string& target, const verdict& outcome,
+                                 std::int64_t at) {
+  const rate_config* rate = rate_of(target);
+  const std::lock_guard<std::mutex> lock{pace_mu_};
+  pace& paced = paces_[target];  // a new entry refills to a full bucket
+  if (outcome.nothing_sent) {
+    if (rate != nullptr)
+      paced.tokens = std::min(static_cast<double>(rate->burst), paced.tokens + 1);
+    return;
+  }
+  if (rate != nullptr) {
+    // Tokens come back from the end of a send, not its start: a slow answer does not let
+    // the next message arrive sooner than the receiver's rate after this one. The clock
+    // here counts whole milliseconds: a few more keep the next one clear of the limit.
+    constexpr std::int64_t kMarginMs = 10;
+    paced.tokens = std::min(paced.tokens, static_cast<double>(rate->burst) - 1);
+    paced.refilled_ms = std::max(paced.refilled_ms, at + kMarginMs);
+    // A rate-limited receiver (Slack, PagerDuty) waits as a whole, not row by row.
+    if (outcome.retry_after) {
+      paced.paused_until_ms = std::max(paced.paused_until_ms, at + outcome.retry_after->count());
+    }
+  }
+  // The circuit: after delivery.circuit_failures deliveries in a row found the target down
+  // (no answer, 5xx), nothing is sent to it for circuit_probe_after; then one probe.
+  const delivery_config& delivery = options_.alerting.delivery;
+  const bool down = outcome.result == verdict::outcome::retry &&
+                    (!outcome.status || *outcome.status == 0 || *outcome.status >= 500);
+  if (!down) {
+    if (outcome.result != verdict::outcome::retry) {                               // it answers
+      if (paced.failures >= delivery.circuit_failures) paced.paused_until_ms = 0;  // probe ok
+      paced.failures = 0;
+    }
+    return;
+  }
+  if (++paced.failures >= delivery.circuit_failures) {
+    paced.paused_until_ms =
+        std::max(paced.paused_until_ms, at + delivery.circuit_probe_after.count());
+  }
+}
+
 void delivery_worker::complete(const delivery_row& row, const verdict& outcome) {
   const std::int64_t at = now();
   delivery_row done = row;
@@ -872,24 +919,7 @@ void delivery_worker::complete(const delivery_row& row, const verdict& outcome) 
       }
       break;
   }
-  if (const rate_config* rate = rate_of(row.what.target); rate != nullptr && outcome.nothing_sent) {
-    const std::lock_guard<std::mutex> lock{pace_mu_};
-    pace& paced = paces_[row.what.target];
-    paced.tokens = std::min(static_cast<double>(rate->burst), paced.tokens + 1);  // unused
-  } else if (rate != nullptr) {
-    const std::lock_guard<std::mutex> lock{pace_mu_};
-    pace& paced = paces_[row.what.target];  // a new entry refills to a full bucket
-    // Tokens come back from the end of a send, not its start: a slow answer does not let
-    // the next message arrive sooner than the receiver's rate after this one. The clock
-    // here counts whole milliseconds: a few more keep the next one clear of the limit.
-    constexpr std::int64_t kMarginMs = 10;
-    paced.tokens = std::min(paced.tokens, static_cast<double>(rate->burst) - 1);
-    paced.refilled_ms = std::max(paced.refilled_ms, at + kMarginMs);
-    // A rate-limited receiver (Slack, PagerDuty) waits as a whole, not row by row.
-    if (outcome.retry_after) {
-      paced.paused_until_ms = std::max(paced.paused_until_ms, at + outcome.retry_after->count());
-    }
-  }
+  pace_after(row.what.target, outcome, at);
   const bool is_create = row.what.kind == "ticket.create";
   const absl::Status recorded = db_.run_in_writer([&](sqlite_db& db) -> absl::Status {
     WARDEN_RETURN_IF_ERROR(update_delivery(db, done));

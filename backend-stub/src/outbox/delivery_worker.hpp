@@ -136,13 +136,16 @@ class delivery_worker final {
   bool woken_ = false;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
   std::vector<std::thread> threads_;
-  // Pacing of rate-limited receivers: a token bucket per target (flood config), and a
-  // pause a Retry-After asked for.
+  // Pacing of targets: a token bucket per rate-limited receiver (flood config), a pause a
+  // Retry-After asked for, and a circuit per target (delivery.circuit).
   struct pace {
     double tokens = 0;
     std::int64_t refilled_ms = 0;
     std::int64_t paused_until_ms = 0;
+    std::size_t failures = 0;  // deliveries in a row that found the target down
   };
+  // After a delivery to `target`: its rate tokens, a Retry-After's pause, its circuit.
+  void pace_after(const std::string& target, const verdict& outcome, std::int64_t at);
   const rate_config* rate_of(const std::string& target) const;
   std::vector<std::string> paused_targets(std::int64_t at);  // with pace_mu_ held
   std::mutex pace_mu_;
