@@ -77,24 +77,13 @@ absl::StatusOr<std::vector<inbound_delivery>> list_inbound(sqlite_db& db,
       "ORDER BY id DESC LIMIT ?5",
       kInboundColumns));
   if (!query.ok()) return query.status();
-  sqlite_statement& rows = **query;
-  rows.bind(1, filter.tracker)
+  (*query)
+      ->bind(1, filter.tracker)
       .bind(2, filter.outcome)
       .bind_optional(3, filter.issue_id)
       .bind_optional(4, filter.before_id)
       .bind(5, std::int64_t{filter.limit});
-  std::vector<inbound_delivery> found;
-  for (;;) {
-    absl::StatusOr<bool> next = rows.step();
-    if (!next.ok()) {
-      rows.reset();
-      return next.status();
-    }
-    if (!*next) break;
-    found.push_back(read_inbound(rows));
-  }
-  rows.reset();
-  return found;
+  return (*query)->collect(read_inbound);
 }
 
 absl::StatusOr<std::int64_t> prune_inbound(sqlite_db& db, std::int64_t before_ms) {

@@ -56,18 +56,7 @@ void bind_or_null(sqlite_statement& statement, int index, const std::string& val
 
 // The rows `query` selects (bound by `bind`), read as deliveries.
 absl::StatusOr<std::vector<delivery_row>> select_deliveries(sqlite_statement& query) {
-  std::vector<delivery_row> rows;
-  for (;;) {
-    absl::StatusOr<bool> row = query.step();
-    if (!row.ok()) {
-      query.reset();
-      return row.status();
-    }
-    if (!*row) break;
-    rows.push_back(read_delivery(query));
-  }
-  query.reset();
-  return rows;
+  return query.collect(read_delivery);
 }
 
 }  // namespace
@@ -362,26 +351,16 @@ absl::StatusOr<std::vector<std::pair<std::string, target_backlog>>> target_backl
       "(SELECT last_error FROM outbox e WHERE e.target = o.target AND e.last_error != '' ORDER "
       "BY e.id DESC LIMIT 1) FROM outbox o GROUP BY target ORDER BY target");
   if (!query.ok()) return query.status();
-  sqlite_statement& rows = **query;
-  std::vector<std::pair<std::string, target_backlog>> backlogs;
-  for (;;) {
-    absl::StatusOr<bool> next = rows.step();
-    if (!next.ok()) {
-      rows.reset();
-      return next.status();
-    }
-    if (!*next) break;
+  return (*query)->collect([](const sqlite_statement& row) {
     target_backlog backlog;
-    backlog.waiting = rows.column_int(1);
-    backlog.retrying = rows.column_int(2);
-    backlog.failed = rows.column_int(3);
-    backlog.oldest_waiting_ms = rows.column_optional_int(4);
-    backlog.next_attempt_ms = rows.column_optional_int(5);
-    backlog.last_error = rows.column_null(6) ? "" : rows.column_text(6);
-    backlogs.emplace_back(rows.column_text(0), std::move(backlog));
-  }
-  rows.reset();
-  return backlogs;
+    backlog.waiting = row.column_int(1);
+    backlog.retrying = row.column_int(2);
+    backlog.failed = row.column_int(3);
+    backlog.oldest_waiting_ms = row.column_optional_int(4);
+    backlog.next_attempt_ms = row.column_optional_int(5);
+    backlog.last_error = row.column_null(6) ? "" : row.column_text(6);
+    return std::pair{row.column_text(0), std::move(backlog)};
+  });
 }
 
 absl::StatusOr<std::vector<delivery_row>> list_deliveries(sqlite_db& db,

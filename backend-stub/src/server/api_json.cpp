@@ -1,5 +1,7 @@
 #include "server/api_json.hpp"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
 #include "ingest/status.hpp"
@@ -60,6 +62,21 @@ absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request&
     return absl::InvalidArgumentError(fmt::format("parameter {} must be a number", name));
   }
   return std::optional<std::int64_t>{value};
+}
+
+absl::StatusOr<log_page> log_page_params(const httplib::Request& request) {
+  log_page page;
+  for (const auto& [name, target] :
+       {std::pair<const char*, std::optional<std::int64_t>*>{"issue", &page.issue_id},
+        {"cursor", &page.before_id}}) {
+    absl::StatusOr<std::optional<std::int64_t>> value = number_param(request, name);
+    if (!value.ok()) return value.status();
+    *target = *value;
+  }
+  absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
+  if (!limit.ok()) return limit.status();
+  page.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(100), 1, 1000));
+  return page;
 }
 
 }  // namespace warden::sink

@@ -42,4 +42,14 @@ void write_optional_int(json_writer& out, std::string_view key,
 absl::StatusOr<std::optional<std::int64_t>> number_param(const httplib::Request& request,
                                                          const std::string& name);
 
+/// The paging parameters of a log listing: `issue` (an issue id), `cursor` (rows older
+/// than this id) and `limit` (1..1000, default 100).
+struct log_page {
+  std::optional<std::int64_t> issue_id;
+  std::optional<std::int64_t> before_id;
+  int limit = 100;
+};
+/// Reads them; InvalidArgument when one is not a number.
+absl::StatusOr<log_page> log_page_params(const httplib::Request& request);
+
 }  // namespace warden::sink

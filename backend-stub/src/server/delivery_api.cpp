@@ -54,16 +54,11 @@ void sink_server::list_deliveries(const httplib::Request& request, httplib::Resp
   filter.target = request.get_param_value("target");
   filter.kind = request.get_param_value("kind");
   filter.state = request.get_param_value("status");
-  for (const auto& [name, target] :
-       {std::pair<const char*, std::optional<std::int64_t>*>{"issue", &filter.issue_id},
-        {"cursor", &filter.before_id}}) {
-    absl::StatusOr<std::optional<std::int64_t>> value = number_param(request, name);
-    if (!value.ok()) return answer_error(response, value.status());
-    *target = *value;
-  }
-  absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
-  if (!limit.ok()) return answer_error(response, limit.status());
-  filter.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(100), 1, 1000));
+  absl::StatusOr<log_page> page = log_page_params(request);
+  if (!page.ok()) return answer_error(response, page.status());
+  filter.issue_id = page->issue_id;
+  filter.before_id = page->before_id;
+  filter.limit = page->limit;
   std::vector<delivery_row> rows;
   const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
     absl::StatusOr<std::vector<delivery_row>> found = sink::list_deliveries(db, filter);

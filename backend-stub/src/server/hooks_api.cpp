@@ -183,16 +183,11 @@ void sink_server::list_tracker_hooks(const httplib::Request& request, httplib::R
   inbound_filter filter;
   filter.tracker = request.get_param_value("tracker");
   filter.outcome = request.get_param_value("outcome");
-  for (const auto& [param, target] :
-       {std::pair<const char*, std::optional<std::int64_t>*>{"issue", &filter.issue_id},
-        {"cursor", &filter.before_id}}) {
-    absl::StatusOr<std::optional<std::int64_t>> value = number_param(request, param);
-    if (!value.ok()) return answer_error(response, value.status());
-    *target = *value;
-  }
-  absl::StatusOr<std::optional<std::int64_t>> limit = number_param(request, "limit");
-  if (!limit.ok()) return answer_error(response, limit.status());
-  filter.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(100), 1, 1000));
+  absl::StatusOr<log_page> page = log_page_params(request);
+  if (!page.ok()) return answer_error(response, page.status());
+  filter.issue_id = page->issue_id;
+  filter.before_id = page->before_id;
+  filter.limit = page->limit;
   std::vector<inbound_delivery> rows;
   const absl::Status read = db_.read([&](sqlite_db& db) -> absl::Status {
     absl::StatusOr<std::vector<inbound_delivery>> found = list_inbound(db, filter);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -64,6 +65,22 @@ class sqlite_statement final {
   absl::Status run();
   /// Resets and clears bindings, ready for the next use.
   void reset();
+  /// Every row, each read by `read(*this)`, then resets (also on an error).
+  template <typename Read>
+  auto collect(Read read) -> absl::StatusOr<std::vector<decltype(read(*this))>> {
+    std::vector<decltype(read(*this))> rows;
+    for (;;) {
+      absl::StatusOr<bool> row = step();
+      if (!row.ok()) {
+        reset();
+        return row.status();
+      }
+      if (!*row) break;
+      rows.push_back(read(*this));
+    }
+    reset();
+    return rows;
+  }
   /// Steps once and returns the first column as an integer (0 without a row, e.g. a
   /// count), then resets: for queries of one number.
   absl::StatusOr<std::int64_t> single_int();
