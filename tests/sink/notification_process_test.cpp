@@ -94,18 +94,47 @@ std::string error_envelope(const std::string& id, const std::string& type, const
          R"(","value":"boom"}]}})" + "\n";
 }
 
-}  // namespace
+// A sink that escalates to a fake YouTrack (project OPS) and notifies a fake Slack and a
+// fake PagerDuty, configured by sink_config() and `extra`: the tests' fixture.
+struct notifying_sink {
+  explicit notifying_sink(bool strict_slack = false, const std::string& extra = "")
+      : slack{slack_options(strict_slack)},
+        sink{start_sink(directory, sink_config(tracker, pagerduty) + extra, slack)},
+        client{client_for(sink)} {
+    tracker.add_project("OPS");
+    REQUIRE(sink.port() > 0);
+  }
+  static fake_slack_options slack_options(bool strict) {
+    fake_slack_options options;
+    options.strict = strict;
+    return options;
+  }
 
-TEST_CASE("a production fatal reaches its team's channel and pages once, however many events") {
   fake_youtrack tracker{{kToken}};
-  tracker.add_project("OPS");
   fake_slack slack;
   fake_pagerduty pagerduty;
   temp_directory directory;
-  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
-  REQUIRE(sink.port() > 0);
-  auto client = client_for(sink);
+  sink_process sink;
+  httplib::Client client;
+};
 
+// The same with a Slack that answers 429 to a second message within a second.
+struct strict_slack_sink : notifying_sink {
+  strict_slack_sink() : notifying_sink{true} {}
+};
+
+// The same, where more than 5 messages waiting for a webhook go as one summary.
+struct coalescing_sink : notifying_sink {
+  coalescing_sink()
+      : notifying_sink{true,
+                       "flood: {slack_per_webhook: {rate: 1/s, burst: 1, coalesce_above: 5}}\n"} {}
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(
+    notifying_sink,
+    "a production fatal reaches its team's channel and pages once, however many events") {
   for (int i = 1; i <= 300; ++i) {
     REQUIRE(
         client.Post(kEnvelopePath, error_envelope(event_id(i), "Fatal", "payments", "fatal"), "")
@@ -152,15 +181,8 @@ TEST_CASE("a production fatal reaches its team's channel and pages once, however
   CHECK(detail["deliveries"].Size() >= 5);  // create, 2 messages, trigger, resolve, resolve
 }
 
-TEST_CASE("a ticket resolved in YouTrack resolves its issue and the page, no echo") {
-  fake_youtrack tracker{{kToken}};
-  tracker.add_project("OPS");
-  fake_slack slack;
-  fake_pagerduty pagerduty;
-  temp_directory directory;
-  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
-  REQUIRE(sink.port() > 0);
-  auto client = client_for(sink);
+TEST_CASE_FIXTURE(notifying_sink,
+                  "a ticket resolved in YouTrack resolves its issue and the page, no echo") {
   REQUIRE(client.Post(kEnvelopePath, error_envelope(event_id(1), "Fatal", "payments", "fatal"), "")
               ->status == 200);
   REQUIRE(tracker.wait_for_issues(1, std::chrono::seconds{10}));
@@ -171,7 +193,7 @@ TEST_CASE("a ticket resolved in YouTrack resolves its issue and the page, no ech
     return std::string{R"({"idReadable":")"} + ticket + R"(","resolved":)" +
            (resolved ? "true" : "false") + R"(,"state":"Fixed","updatedBy":"jdoe"})";
   };
-  const auto status_of = [&client] {
+  const auto status_of = [this] {
     return std::string{json_of(client.Get("/api/0/issues/1")->body)["issue"]["status"].GetString()};
   };
   const auto outcome_of = [](const httplib::Result& answer) {
@@ -228,17 +250,8 @@ TEST_CASE("a ticket resolved in YouTrack resolves its issue and the page, no ech
   CHECK(listed["deliveries"][3]["outcome"].GetString() == std::string{"malformed"});
 }
 
-TEST_CASE("Slack's one message a second per webhook is kept: no 429, nothing lost") {
-  fake_youtrack tracker{{kToken}};
-  tracker.add_project("OPS");
-  fake_slack_options strict;
-  strict.strict = true;
-  fake_slack slack{strict};
-  fake_pagerduty pagerduty;
-  temp_directory directory;
-  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
-  REQUIRE(sink.port() > 0);
-  auto client = client_for(sink);
+TEST_CASE_FIXTURE(strict_slack_sink,
+                  "Slack's one message a second per webhook is kept: no 429, nothing lost") {
   for (int i = 1; i <= 4; ++i) {
     REQUIRE(
         client
@@ -256,19 +269,9 @@ TEST_CASE("Slack's one message a second per webhook is kept: no 429, nothing los
   }
 }
 
-TEST_CASE("a flood for one Slack webhook goes as a summary, within its rate, nothing lost") {
-  fake_youtrack tracker{{kToken}};
-  tracker.add_project("OPS");
-  fake_slack_options strict;
-  strict.strict = true;
-  fake_slack slack{strict};
-  fake_pagerduty pagerduty;
-  temp_directory directory;
-  std::string config = sink_config(tracker, pagerduty);
-  config += "flood: {slack_per_webhook: {rate: 1/s, burst: 1, coalesce_above: 5}}\n";
-  auto sink = start_sink(directory, config, slack);
-  REQUIRE(sink.port() > 0);
-  auto client = client_for(sink);
+TEST_CASE_FIXTURE(
+    coalescing_sink,
+    "a flood for one Slack webhook goes as a summary, within its rate, nothing lost") {
   constexpr int kIssues = 30;
   for (int i = 1; i <= kIssues; ++i) {
     REQUIRE(client
@@ -308,16 +311,9 @@ TEST_CASE("a flood for one Slack webhook goes as a summary, within its rate, not
         std::string::npos);
 }
 
-TEST_CASE("a message waits for its issue's ticket being created, to link to it") {
-  fake_youtrack tracker{{kToken}};
-  tracker.add_project("OPS");
+TEST_CASE_FIXTURE(notifying_sink,
+                  "a message waits for its issue's ticket being created, to link to it") {
   tracker.hang_next_create(std::chrono::milliseconds{800});  // slower than group_wait: 0s
-  fake_slack slack;
-  fake_pagerduty pagerduty;
-  temp_directory directory;
-  auto sink = start_sink(directory, sink_config(tracker, pagerduty), slack);
-  REQUIRE(sink.port() > 0);
-  auto client = client_for(sink);
   REQUIRE(client.Post(kEnvelopePath, error_envelope(event_id(1), "Slow", "payments", "error"), "")
               ->status == 200);
   REQUIRE(slack.wait_for_messages(1, std::chrono::seconds{15}));

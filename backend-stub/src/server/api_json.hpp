@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -51,5 +52,24 @@ struct log_page {
 };
 /// Reads them; InvalidArgument when one is not a number.
 absl::StatusOr<log_page> log_page_params(const httplib::Request& request);
+
+/// Answers a page of a log: {"deliveries": [each row by `write_row(out, row)`],
+/// "next_cursor": "<the last row's id>"}, the cursor only when the page is full.
+template <typename Row, typename WriteRow>
+void answer_log_page(httplib::Response& response, const std::vector<Row>& rows, int limit,
+                     WriteRow write_row) {
+  rapidjson::StringBuffer buffer;
+  json_writer out{buffer};
+  out.StartObject();
+  out.Key("deliveries");
+  out.StartArray();
+  for (const Row& row : rows) write_row(out, row);
+  out.EndArray();
+  if (!rows.empty() && rows.size() == static_cast<std::size_t>(limit)) {
+    write_string(out, "next_cursor", std::to_string(rows.back().id));
+  }
+  out.EndObject();
+  response.set_content(buffer.GetString(), "application/json");
+}
 
 }  // namespace warden::sink

@@ -67,18 +67,7 @@ void sink_server::list_deliveries(const httplib::Request& request, httplib::Resp
     return absl::OkStatus();
   });
   if (!read.ok()) return answer_error(response, read);
-  rapidjson::StringBuffer buffer;
-  json_writer out{buffer};
-  out.StartObject();
-  out.Key("deliveries");
-  out.StartArray();
-  for (const delivery_row& row : rows) write_delivery(out, row);
-  out.EndArray();
-  if (static_cast<int>(rows.size()) == filter.limit) {
-    write_string(out, "next_cursor", fmt::format("{}", rows.back().id));
-  }
-  out.EndObject();
-  response.set_content(buffer.GetString(), "application/json");
+  answer_log_page(response, rows, filter.limit, write_delivery);
 }
 
 void sink_server::show_delivery(const httplib::Request& request, httplib::Response& response) {

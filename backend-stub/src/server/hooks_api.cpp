@@ -196,18 +196,7 @@ void sink_server::list_tracker_hooks(const httplib::Request& request, httplib::R
     return absl::OkStatus();
   });
   if (!read.ok()) return answer_error(response, read);
-  rapidjson::StringBuffer buffer;
-  json_writer out{buffer};
-  out.StartObject();
-  out.Key("deliveries");
-  out.StartArray();
-  for (const inbound_delivery& row : rows) write_inbound(out, row);
-  out.EndArray();
-  if (rows.size() == static_cast<std::size_t>(filter.limit)) {
-    write_string(out, "next_cursor", fmt::format("{}", rows.back().id));
-  }
-  out.EndObject();
-  response.set_content(buffer.GetString(), "application/json");
+  answer_log_page(response, rows, filter.limit, write_inbound);
 }
 
 }  // namespace warden::sink
