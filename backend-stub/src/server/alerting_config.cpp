@@ -467,18 +467,9 @@ class alerting_reader final {
 
   /// {level: name}: the keys are level names.
   void read_priority(const entry& e, std::vector<std::string>& priority) {
-    const auto at = [&](event_level level) {
+    read_level_table(yaml_, e, [&](event_level level) {
       return yaml_.string_field(priority.at(static_cast<std::size_t>(level)));
-    };
-    yaml_.read_map(e,
-                   {
-                       {"debug", at(event_level::debug)},
-                       {"info", at(event_level::info)},
-                       {"warning", at(event_level::warning)},
-                       {"error", at(event_level::error)},
-                       {"fatal", at(event_level::fatal)},
-                   },
-                   "level");
+    });
   }
 
   // ---- escalation ----

@@ -340,15 +340,7 @@ class routing_reader final {
         }
       };
     };
-    yaml_.read_map(e,
-                   {
-                       {"debug", at(event_level::debug)},
-                       {"info", at(event_level::info)},
-                       {"warning", at(event_level::warning)},
-                       {"error", at(event_level::error)},
-                       {"fatal", at(event_level::fatal)},
-                   },
-                   "level");
+    read_level_table(yaml_, e, at);
   }
 
   void read_webhook(const entry& e, webhook_receiver& webhook) {
@@ -595,6 +587,19 @@ class routing_reader final {
 };
 
 }  // namespace
+
+void read_level_table(yaml_reader& yaml, const entry& e,
+                      const std::function<reader(event_level)>& reader_for) {
+  yaml.read_map(e,
+                {
+                    {"debug", reader_for(event_level::debug)},
+                    {"info", reader_for(event_level::info)},
+                    {"warning", reader_for(event_level::warning)},
+                    {"error", reader_for(event_level::error)},
+                    {"fatal", reader_for(event_level::fatal)},
+                },
+                "level");
+}
 
 void read_signed_webhook(yaml_reader& yaml, const entry& e, std::vector<secret>& secrets,
                          std::vector<field> others) {

@@ -234,6 +234,11 @@ void read_alerting(yaml_reader& yaml, const alerting_keys& keys, alerting_config
 void read_routing(yaml_reader& yaml, const alerting_keys& keys,
                   const std::map<std::string, int>& tracker_names, alerting_config& out);
 
+/// Reads `e` as a table by level ({fatal: Critical, error: Major, ...}: the keys are
+/// level names), each value with `reader_for(level)`.
+void read_level_table(yaml_reader& yaml, const entry& e,
+                      const std::function<reader(event_level)>& reader_for);
+
 /// Reads `e` as the signing secrets of a webhook: `secret` or `secrets` (while rotating),
 /// one of them required, each base64 of at least 24 bytes after an optional "whsec_".
 /// The map's other keys are `others` (url, ...).
