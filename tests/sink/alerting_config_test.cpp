@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../support/temp_directory.hpp"
+#include "config_checks.hpp"
 #include "server/config.hpp"
 
 namespace {
@@ -28,28 +29,17 @@ using warden::sink::rule_action;
 using warden::sink::rule_condition;
 using warden::sink::rule_filter;
 using warden::sink::sink_config;
+using warden::testing::bad_config;
+using warden::testing::check_errors;
+using warden::testing::config_of;
+using warden::testing::errors_of;
 
 // A value no message may ever contain.
 constexpr const char* kSecretValue = "zq-SECRET-7f3a9c";
 
-// Every error of `result`, as "c.yaml:line:column: message" lines.
-std::string errors_of(const config_result& result) {
-  CHECK(result.config.has_value() == result.errors.empty());
-  std::string errors;
-  for (const auto& error : result.errors) errors += error.to_string("c.yaml") + "\n";
-  return errors;
-}
-
-std::string errors_of(const std::string& yaml, const std::string& base = "") {
-  return errors_of(parse_config(yaml, base));
-}
-
 // The alerting config `yaml` gives; fails the test when it has errors.
 alerting_config alerting_of(const std::string& yaml, const std::string& base = "") {
-  const config_result result = parse_config(yaml, base);
-  for (const auto& error : result.errors) FAIL_CHECK(error.to_string("c.yaml"));
-  REQUIRE(result.config.has_value());
-  return result.config->alerting;
+  return config_of(yaml, base).alerting;
 }
 
 using warden::testing::temp_directory;
@@ -67,19 +57,6 @@ class scoped_environment_variable final {
  private:
   const char* name_;
 };
-
-// A YAML text and the errors it must give, one per line.
-struct bad_config {
-  std::string yaml;
-  std::string errors;
-};
-
-void check_errors(const std::vector<bad_config>& cases, const std::string& base = "") {
-  for (const bad_config& c : cases) {
-    CAPTURE(c.yaml);
-    CHECK(errors_of(c.yaml, base) == c.errors + "\n");
-  }
-}
 
 // A valid tracker and escalation (lines 1 to 5), for the rules that follow from line 6.
 const std::string kTrackerAndEscalation = R"(trackers:
@@ -440,7 +417,8 @@ TEST_CASE("trackers: type, required keys, url, fields, templates, priority, uniq
       {"trackers:\n  - name: yt\n    type: youtrak\n",
        "c.yaml:3:11: unknown tracker type 'youtrak' (did you mean 'youtrack'?)"},
       {"trackers:\n  - name: yt\n    type: redmine\n",
-       "c.yaml:3:11: unknown tracker type 'redmine' (known tracker types: youtrack, github, jira_cloud, webhook)"},
+       "c.yaml:3:11: unknown tracker type 'redmine' (known tracker types: youtrack, github, "
+       "jira_cloud, webhook)"},
       {"trackers:\n  - name: yt\n    type: youtrack\n",
        "c.yaml:2:5: trackers[0]: 'url' is required\n"
        "c.yaml:2:5: trackers[0]: 'token' is required"},
@@ -478,7 +456,8 @@ TEST_CASE("trackers: type, required keys, url, fields, templates, priority, uniq
        "      - {name: Note, type: text, value: \"}\"}\n"
        "      - {name: Desc, type: text, value: \"{nope} here\"}\n"
        "      - {name: Team2, type: enum}\n",
-       "c.yaml:7:28: unknown youtrack field type 'enumeration' (known youtrack field types: enum, multi_enum, "
+       "c.yaml:7:28: unknown youtrack field type 'enumeration' (known youtrack field types: enum, "
+       "multi_enum, "
        "owned, state, user, version, build, string, text, period)\n"
        "c.yaml:8:42: trackers[0].fields[1].value: unknown template variable 'teem' (did you "
        "mean 'team'?)\n"

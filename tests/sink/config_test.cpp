@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../support/temp_directory.hpp"
+#include "config_checks.hpp"
 #include "server/config.hpp"
 
 namespace {
@@ -20,6 +21,10 @@ using warden::sink::config_result;
 using warden::sink::load_config;
 using warden::sink::parse_config;
 using warden::sink::sink_config;
+using warden::testing::bad_config;
+using warden::testing::check_errors;
+using warden::testing::config_of;
+using warden::testing::errors_of;
 
 // The example from config.hpp's header comment, verbatim.
 constexpr const char* kDocumentedExample = R"(listen: 127.0.0.1:9000
@@ -44,27 +49,6 @@ storage: {durable: true, max_events_per_issue: 100, retention_days: 90}
 rate_limits: {events_per_minute_per_owner: 3000, spike_factor: 10}
 attachments: drop                         # or store
 )";
-
-// Every error of `result`, as "c.yaml:line:column: message" lines (doctest prints a
-// string on failure, not a vector).
-std::string errors_of(const config_result& result) {
-  CHECK(result.config.has_value() == result.errors.empty());
-  std::string errors;
-  for (const auto& error : result.errors) errors += error.to_string("c.yaml") + "\n";
-  return errors;
-}
-
-std::string errors_of(const std::string& yaml, const std::string& base = "") {
-  return errors_of(parse_config(yaml, base));
-}
-
-// The config `yaml` gives; fails the test when it has errors.
-sink_config config_of(const std::string& yaml, const std::string& base = "") {
-  const config_result result = parse_config(yaml, base);
-  for (const auto& error : result.errors) FAIL_CHECK(error.to_string("c.yaml"));
-  REQUIRE(result.config.has_value());
-  return *result.config;
-}
 
 void check_defaults(const sink_config& config) {
   CHECK(config.listen == "127.0.0.1:9000");
@@ -95,19 +79,6 @@ void check_defaults(const sink_config& config) {
 }
 
 using warden::testing::temp_directory;
-
-// A YAML text and the one error it must give.
-struct bad_config {
-  std::string yaml;
-  std::string error;
-};
-
-void check_single_errors(const std::vector<bad_config>& cases) {
-  for (const bad_config& c : cases) {
-    CAPTURE(c.yaml);
-    CHECK(errors_of(c.yaml) == c.error + "\n");
-  }
-}
 
 }  // namespace
 
@@ -196,7 +167,7 @@ TEST_CASE("an empty document, only comments, or keys without values give the def
 }
 
 TEST_CASE("unknown keys, with a suggestion when one is close") {
-  check_single_errors({
+  check_errors({
       {"lisen: 127.0.0.1:9000\n", "c.yaml:1:1: unknown key 'lisen' (did you mean 'listen'?)"},
       {"limits:\n  max_itemz: 5\n",
        "c.yaml:2:3: unknown key 'max_itemz' (did you mean 'max_items'?)"},
@@ -211,7 +182,7 @@ TEST_CASE("unknown keys, with a suggestion when one is close") {
 }
 
 TEST_CASE("wrong types name the expected type") {
-  check_single_errors({
+  check_errors({
       {"- listen\n", "c.yaml:1:1: the configuration: expected a mapping, got a sequence"},
       {"listen: [a, b]\n", "c.yaml:1:9: listen: expected host:port, got a sequence"},
       {"database: {a: 1}\n", "c.yaml:1:11: database: expected a string, got a mapping"},
@@ -238,7 +209,7 @@ TEST_CASE("listen is host:port, port 0-65535, IPv6 in brackets") {
     CAPTURE(listen);
     CHECK(config_of(std::string{"listen: \""} + listen + "\"\n").listen == listen);
   }
-  check_single_errors({
+  check_errors({
       {"listen: 127.0.0.1:65536\n",
        "c.yaml:1:9: listen: the port must be a number from 0 to 65535; got '127.0.0.1:65536'"},
       {"listen: 127.0.0.1:http\n",
@@ -263,7 +234,7 @@ TEST_CASE("api_token is required unless listening on a loopback address") {
     CHECK(config_of(std::string{"listen: \""} + listen + "\"\n").api_token.empty());
   }
   CHECK(config_of("listen: 0.0.0.0:9000\napi_token: t0ken\n").api_token == "t0ken");
-  check_single_errors({
+  check_errors({
       {"log_level: info\nlisten: 0.0.0.0:9000\n",
        "c.yaml:2:9: api_token is required when listening on 0.0.0.0"},
       {"listen: \"[::]:9000\"\napi_token: \"\"\n",
@@ -278,7 +249,7 @@ TEST_CASE("api_token is required unless listening on a loopback address") {
 TEST_CASE("log_level, attachments and public_url take documented values") {
   CHECK(config_of("log_level: debug\n").log_level == "debug");
   CHECK(config_of("public_url: HTTP://sink:9000\n").public_url == "HTTP://sink:9000");
-  check_single_errors({
+  check_errors({
       {"log_level: verbose\n",
        "c.yaml:1:12: log_level must be one of debug, info, warning, error; got 'verbose'"},
       {"attachments: keep\n", "c.yaml:1:14: attachments must be one of store, drop; got 'keep'"},
@@ -288,7 +259,7 @@ TEST_CASE("log_level, attachments and public_url take documented values") {
 }
 
 TEST_CASE("projects: ids unique and positive, keys unique everywhere and well formed") {
-  check_single_errors({
+  check_errors({
       {"projects:\n  - id: 0\n", "c.yaml:2:9: projects[0].id must be at least 1, got '0'"},
       {"projects:\n  - id: -4\n", "c.yaml:2:9: projects[0].id must be at least 1, got '-4'"},
       {"projects:\n  - name: shop\n", "c.yaml:2:5: projects[0]: 'id' is required"},
@@ -321,7 +292,7 @@ TEST_CASE("projects: ids unique and positive, keys unique everywhere and well fo
 }
 
 TEST_CASE("limits positive, storage at least 1, spike_factor at least 0") {
-  check_single_errors({
+  check_errors({
       {"limits: {max_event_bytes: 0}\n",
        "c.yaml:1:27: limits.max_event_bytes must be at least 1, got '0'"},
       {"limits: {max_items: 0}\n", "c.yaml:1:21: limits.max_items must be at least 1, got '0'"},
@@ -372,7 +343,7 @@ TEST_CASE("sizes are bytes or an integer with a unit") {
   const std::string expected =
       "limits.max_request_bytes: expected a size (a number of bytes, or with a unit: B, kB, KB, "
       "MB, GB, KiB, MiB, GiB), got ";
-  check_single_errors({
+  check_errors({
       {"limits: {max_request_bytes: 1.5MiB}\n", "c.yaml:1:29: " + expected + "'1.5MiB'"},
       {"limits: {max_request_bytes: 20 mb}\n", "c.yaml:1:29: " + expected + "'20 mb'"},
       {"limits: {max_request_bytes: MiB}\n", "c.yaml:1:29: " + expected + "'MiB'"},
