@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "../tests/support/rule_builders.hpp"
 #include "alerting/route_tree.hpp"
 #include "alerting/rule_set.hpp"
 #include "allocation_counter.hpp"
@@ -45,6 +46,9 @@ using warden::sink::window_counts;
 using attribute = rule_filter::attribute;
 using op = rule_filter::op;
 using condition_kind = rule_condition::kind;
+using warden::testing::level_filter;
+using warden::testing::string_filter;
+using warden::testing::trigger;
 
 constexpr int kTeams = 30;
 const std::array<std::chrono::milliseconds, 4> kIntervals{1min, 5min, 1h, 24h};
@@ -59,28 +63,6 @@ class constant_windows final : public window_counts {
  private:
   std::int64_t count_;
 };
-
-rule_filter string_filter(attribute what, op how, std::vector<std::string> values) {
-  rule_filter filter;
-  filter.what = what;
-  filter.how = how;
-  filter.values = std::move(values);
-  return filter;
-}
-
-rule_filter level_filter(op how, event_level level) {
-  rule_filter filter;
-  filter.what = attribute::level;
-  filter.how = how;
-  filter.level = level;
-  return filter;
-}
-
-rule_condition trigger(condition_kind what) {
-  rule_condition condition;
-  condition.what = what;
-  return condition;
-}
 
 // The 200 rules. `team_of(i)` is the team rule i filters on: spread over 30 teams, or
 // always the event's for the all-firing case (whose thresholds are then below its counts).

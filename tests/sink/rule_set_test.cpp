@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/rule_builders.hpp"
 #include "alerting/rule_set.hpp"
 
 namespace {
@@ -27,53 +28,14 @@ using warden::sink::window_counts;
 using attribute = rule_filter::attribute;
 using op = rule_filter::op;
 using condition_kind = rule_condition::kind;
+using warden::testing::age_filter;
+using warden::testing::level_filter;
+using warden::testing::seen_more_than;
+using warden::testing::string_filter;
+using warden::testing::tag_filter;
+using warden::testing::trigger;
+using warden::testing::users_more_than;
 using tag_list = std::vector<std::pair<std::string, std::string>>;
-
-rule_condition trigger(condition_kind what) {
-  rule_condition condition;
-  condition.what = what;
-  return condition;
-}
-
-rule_condition seen_more_than(std::int64_t threshold, std::chrono::milliseconds interval) {
-  rule_condition condition{condition_kind::seen_more_than, threshold, interval};
-  return condition;
-}
-
-rule_condition users_more_than(std::int64_t threshold, std::chrono::milliseconds interval) {
-  rule_condition condition{condition_kind::users_more_than, threshold, interval};
-  return condition;
-}
-
-rule_filter string_filter(attribute what, op how, std::vector<std::string> values) {
-  rule_filter filter;
-  filter.what = what;
-  filter.how = how;
-  filter.values = std::move(values);
-  return filter;
-}
-
-rule_filter tag_filter(std::string key, op how, std::vector<std::string> values) {
-  rule_filter filter = string_filter(attribute::tag, how, std::move(values));
-  filter.tag = std::move(key);
-  return filter;
-}
-
-rule_filter level_filter(op how, event_level level) {
-  rule_filter filter;
-  filter.what = attribute::level;
-  filter.how = how;
-  filter.level = level;
-  return filter;
-}
-
-rule_filter age_filter(op how, std::chrono::milliseconds age) {
-  rule_filter filter;
-  filter.what = attribute::issue_age;
-  filter.how = how;
-  filter.age = age;
-  return filter;
-}
 
 alert_rule_config make_rule(std::string id, std::vector<rule_condition> conditions,
                             match_mode conditions_match = match_mode::all,
