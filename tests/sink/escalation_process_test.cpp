@@ -23,8 +23,10 @@ namespace {
 
 using warden::testing::client_for;
 using warden::testing::event_id;
+using warden::testing::eventually;
 using warden::testing::fake_youtrack;
 using warden::testing::fake_youtrack_options;
+using warden::testing::get_json;
 using warden::testing::json_of;
 using warden::testing::read_file;
 using warden::testing::run_command;
@@ -85,24 +87,6 @@ std::string error_envelope(const std::string& id, const std::string& type,
          R"("exception":{"values":[{"type":")" + type +
          R"(","value":"card declined","stacktrace":{"frames":[{"function":"charge","module":"payments.card","in_app":true}]}}]}})" +
          "\n";
-}
-
-// Polls `condition` until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
-  return true;
-}
-
-rapidjson::Document get_json(httplib::Client& client, const std::string& path) {
-  const auto answer = client.Get(path);
-  REQUIRE(answer);
-  REQUIRE(answer->status == 200);
-  return json_of(answer->body);
 }
 
 // The ticket state the issue detail shows ("" without a ticket).

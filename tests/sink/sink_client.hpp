@@ -1,5 +1,6 @@
 // What the doctest suites that drive the real warden-sink share: an HTTP client of its
-// port, JSON answers, event ids, files and commands (sink_process.hpp starts it).
+// port, JSON answers, waiting for a condition, event ids, files and commands
+// (sink_process.hpp starts it).
 #pragma once
 
 #include <doctest/doctest.h>
@@ -7,10 +8,13 @@
 #include <rapidjson/document.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include "sink_process.hpp"
 
@@ -30,6 +34,26 @@ inline rapidjson::Document json_of(const std::string& text) {
   document.Parse(text.c_str(), text.size());
   REQUIRE_FALSE(document.HasParseError());
   return document;
+}
+
+/// The JSON the sink answers a GET of `path` with; fails the test unless it is a 200.
+inline rapidjson::Document get_json(httplib::Client& client, const std::string& path) {
+  const auto answer = client.Get(path);
+  REQUIRE(answer);
+  REQUIRE(answer->status == 200);
+  return json_of(answer->body);
+}
+
+/// Polls `condition` until it holds (true) or `timeout` passes (false): what a process
+/// test waits for, never a fixed sleep.
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::milliseconds timeout = std::chrono::seconds{30}) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return true;
 }
 
 /// Event id number `n`: 32 hex digits.

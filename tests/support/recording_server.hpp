@@ -2,7 +2,9 @@
 // records every request (any method, any path; gzip bodies decoded) and answers with
 // scripted replies, which can fail or stall on demand. Used as a sink for the SDK, and
 // under the fakes of warden-sink's targets (fake_youtrack.hpp), which decide each reply
-// with a handler.
+// with a handler. Two faults apply to whatever answers: an outage (every request gets
+// one reply, e.g. 503, until it ends) and held answers (requests are acted on, but
+// their answers wait until released: a client killed meanwhile never learns the result).
 //
 // Example:
 //
@@ -13,6 +15,8 @@
 //   });
 //   ... send to server.base_url() + "/any/path" ...
 //   REQUIRE(server.wait_for_requests(2, 5s));
+//   server.begin_outage({503});  // everything fails until end_outage()
+//   server.hold_answers();       // handled, then answered only after release_answers()
 #pragma once
 
 #include <httplib.h>
@@ -26,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,6 +49,7 @@ class recording_server final {
     httplib::Headers headers;  // case-insensitive
     std::string body;          // after Content-Encoding was undone
     int remote_port = 0;       // the client's port: one per connection, so keep-alive shows
+    std::chrono::steady_clock::time_point arrived;  // when the server read it
 
     std::string header(const std::string& name) const {
       const auto found = headers.find(name);
@@ -124,6 +130,30 @@ class recording_server final {
     handler_ = decide ? std::make_shared<const handler>(std::move(decide)) : nullptr;
   }
 
+  /// From now until end_outage(), every request gets `answer` (before the script and the
+  /// handler, which see nothing of it): the service is down.
+  void begin_outage(reply answer) {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    outage_ = std::move(answer);
+  }
+  /// Answers as before: the service is back.
+  void end_outage() {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    outage_.reset();
+  }
+  /// Requests that arrive from now on are acted on (script, handler) as usual, but their
+  /// answers are held until release_answers() or the server stops.
+  void hold_answers() {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    holding_ = true;
+  }
+  /// Sends the held answers (to clients that may be gone) and holds no more.
+  void release_answers() {
+    const std::lock_guard<std::mutex> lock{mutex_};
+    holding_ = false;
+    changed_.notify_all();
+  }
+
   /// The requests received so far.
   std::vector<request> requests() const {
     const std::lock_guard<std::mutex> lock{mutex_};
@@ -144,15 +174,19 @@ class recording_server final {
   // Records `in`, then answers with the script's next reply, the handler's or the
   // default one, after the reply's delay (cut short when the server stops).
   void serve(const httplib::Request& in, httplib::Response& out) {
-    request received{in.method,  in.path, {in.params.begin(), in.params.end()},
-                     in.headers, in.body, in.remote_port};
+    request received{in.method, in.path,        {in.params.begin(), in.params.end()}, in.headers,
+                     in.body,   in.remote_port, std::chrono::steady_clock::now()};
     reply answer;
     std::shared_ptr<const handler> decide;
+    bool held = false;
     {
       const std::lock_guard<std::mutex> lock{mutex_};
       max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
       requests_.push_back(received);
-      if (!scripted_.empty()) {
+      held = holding_;
+      if (outage_) {
+        answer = *outage_;
+      } else if (!scripted_.empty()) {
         answer = scripted_.front();
         scripted_.pop_front();
       } else if (handler_ != nullptr) {
@@ -168,6 +202,7 @@ class recording_server final {
       if (answer.delay.count() > 0) {
         changed_.wait_for(lock, answer.delay, [this] { return stopping_; });
       }
+      if (held) changed_.wait(lock, [this] { return stopping_ || !holding_; });
       --in_flight_;
     }
     out.status = answer.status;
@@ -199,6 +234,8 @@ class recording_server final {
   std::deque<reply> scripted_;
   reply default_reply_;
   std::shared_ptr<const handler> handler_;  // shared: a request keeps the one it started with
+  std::optional<reply> outage_;
+  bool holding_ = false;
   int in_flight_ = 0;
   int max_in_flight_ = 0;
   bool stopping_ = false;
