@@ -342,12 +342,15 @@ TEST_CASE("500 new issues of one team in a minute: the hourly cap, one digest, S
 }
 
 TEST_CASE("a tracker that answers 503 for ten seconds gets every ticket once it is back") {
+  // Its circuit opens after 3 failures in a row: a probe every 2 s, not a retry per row.
   constexpr int kIssues = 5;
   constexpr auto kOutage = 10s;
   scenario world;
   auto& [tracker, slack, pagerduty, directory] = world;
   sink_setup setup = world.setup();
-  setup.delivery = "{timeout: 2s, connect_timeout: 1s, backoff: {initial: 100ms, max: 1500ms}}";
+  setup.delivery =
+      "{timeout: 2s, connect_timeout: 1s, backoff: {initial: 100ms, max: 1500ms}, "
+      "circuit: {failures: 3, probe_after: 2s}}";
   recording_server::reply unavailable;
   unavailable.status = 503;
   unavailable.body = R"({"error":"unavailable","error_description":"down for maintenance"})";
@@ -381,6 +384,11 @@ TEST_CASE("a tracker that answers 503 for ten seconds gets every ticket once it 
   // The log shows each create's failed attempts before the one that made it.
   const auto creates = deliveries(client, "kind=ticket.create");
   REQUIRE(creates["deliveries"].Size() == kIssues);
+  std::int64_t attempts_made = 0;
+  for (const auto& row : creates["deliveries"].GetArray())
+    attempts_made += row["attempts"].GetInt64();
+  // Without the circuit each row retries every 1.5 s at most: some 40 attempts in 10 s.
+  CHECK(attempts_made <= 25);  // opening it, those in flight, a probe each 2 s, success
   for (const auto& row : creates["deliveries"].GetArray()) {
     CHECK(row["state"] == "delivered");
     CHECK(row["attempts"].GetInt64() >= 2);

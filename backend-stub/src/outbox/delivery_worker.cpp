@@ -478,11 +478,22 @@ delivery_worker::verdict delivery_worker::deliver_notification(const delivery_ro
 std::string delivery_worker::ticket_being_created(const notification& told) {
   for (const notified_issue& each : told.issues) {
     if (!each.ticket_key.empty()) continue;
-    absl::StatusOr<std::optional<ticket_record>> ticket = read_ticket(each.issue.issue_id);
-    if (ticket.ok() && ticket->has_value() && (*ticket)->state == "pending" &&
-        now() - (*ticket)->created_ms < kTicketWait.count()) {
-      return std::to_string(each.issue.issue_id);
-    }
+    // Waiting makes sense while the creation is on its first try: a tracker that failed
+    // once may be down for long, and the message must not wait for it.
+    bool first_try = false;
+    static_cast<void>(db_.read([&](sqlite_db& db) -> absl::Status {
+      absl::StatusOr<sqlite_statement*> query = db.cached(
+          "SELECT count(*) FROM tickets t JOIN outbox o ON o.id = t.create_delivery WHERE "
+          "t.issue_id = ? AND t.state = 'pending' AND t.created > ? AND o.state IN ('pending', "
+          "'in_flight') AND o.attempts <= 1");
+      if (!query.ok()) return query.status();
+      (*query)->bind(1, each.issue.issue_id).bind(2, now() - kTicketWait.count());
+      absl::StatusOr<std::int64_t> found = (*query)->single_int();
+      if (!found.ok()) return found.status();
+      first_try = *found > 0;
+      return absl::OkStatus();
+    }));
+    if (first_try) return std::to_string(each.issue.issue_id);
   }
   return {};
 }

@@ -111,8 +111,8 @@ class delivery_worker final {
   // Sends a summary for `row` and the `merged` rows; those are superseded once it is in.
   verdict deliver_summary(const delivery_row& row, const receiver_config& receiver,
                           const http_request& request, const std::vector<std::int64_t>& merged);
-  // The id of an issue of `told` whose ticket is being created (for less than
-  // kTicketWait), or "".
+  // The id of an issue of `told` whose ticket is being created, on its first try and for
+  // less than kTicketWait, or "".
   std::string ticket_being_created(const notification& told);
   // The notification a Slack, PagerDuty or webhook row carries, as it is now.
   absl::StatusOr<notification> notification_of(const delivery_row& row,
