@@ -30,8 +30,6 @@
 #pragma once
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
@@ -41,7 +39,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,6 +47,8 @@
 #include <utility>
 #include <vector>
 
+#include "fake_json.hpp"
+#include "fault_queue.hpp"
 #include "recording_server.hpp"
 
 namespace warden::testing {
@@ -115,17 +114,14 @@ class fake_youtrack final {
   /// request with 500 and the one after with 503.
   void fail_next(int count, int status, std::map<std::string, std::string> headers = {}) {
     const std::lock_guard<std::mutex> lock{mutex_};
-    for (int i = 0; i < count; ++i) {
-      failures_.push_back(reply{status, headers,
-                                error_json("server_error", "failure injected by fake_youtrack"),
-                                std::chrono::milliseconds{0}});
-    }
+    faults_.fail_next(count, status, headers,
+                      error_json("server_error", "failure injected by fake_youtrack"));
   }
   /// The next successful create stores the issue at once but answers only after `delay`:
   /// a client that gives up sooner has made a ticket it does not know about.
   void hang_next_create(std::chrono::milliseconds delay) {
     const std::lock_guard<std::mutex> lock{mutex_};
-    hang_next_create_ = delay;
+    faults_.hang_next(delay);
   }
 
   /// The issues, in the order they were created.
@@ -160,7 +156,7 @@ class fake_youtrack final {
   recording_server& server() { return server_; }
 
  private:
-  using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+  using json_writer = fake_json::writer;
 
   struct project {
     std::string id;
@@ -176,23 +172,13 @@ class fake_youtrack final {
     return std::find(kResolved.begin(), kResolved.end(), state) != kResolved.end();
   }
 
-  template <typename Write>
-  static std::string to_json(Write write) {
-    rapidjson::StringBuffer buffer;
-    json_writer out{buffer};
-    write(out);
-    return {buffer.GetString(), buffer.GetSize()};
-  }
-  static void put(json_writer& out, std::string_view text) {
-    out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  }
   static std::string error_json(std::string_view error, std::string_view description) {
-    return to_json([&](json_writer& out) {
+    return fake_json::to_json([&](json_writer& out) {
       out.StartObject();
       out.Key("error");
-      put(out, error);
+      fake_json::put(out, error);
       out.Key("error_description");
-      put(out, description);
+      fake_json::put(out, description);
       out.EndObject();
     });
   }
@@ -201,12 +187,6 @@ class fake_youtrack final {
   }
   static reply json_reply(std::string body) {
     return reply{200, {}, std::move(body), std::chrono::milliseconds{0}};
-  }
-  static std::string string_member(const rapidjson::Value& object, const char* name) {
-    if (!object.IsObject()) return {};
-    const auto found = object.FindMember(name);
-    if (found == object.MemberEnd() || !found->value.IsString()) return {};
-    return {found->value.GetString(), found->value.GetStringLength()};
   }
   static std::string parameter(const recording_server::request& in, const std::string& name) {
     const auto found = in.query.find(name);
@@ -236,11 +216,7 @@ class fake_youtrack final {
   // Runs on the server's threads.
   reply handle(const recording_server::request& in) {
     const std::lock_guard<std::mutex> lock{mutex_};
-    if (!failures_.empty()) {
-      reply failure = std::move(failures_.front());
-      failures_.pop_front();
-      return failure;
-    }
+    if (std::optional<reply> failure = faults_.next_failure()) return *std::move(failure);
     if (in.header("Authorization") != "Bearer " + options_.token) {
       return error_reply(401, "Unauthorized", "You are not logged in.");
     }
@@ -262,7 +238,7 @@ class fake_youtrack final {
 
   reply list_projects(const recording_server::request& in) const {
     const std::string wanted = lowercase(parameter(in, "query"));
-    return json_reply(to_json([&](json_writer& out) {
+    return json_reply(fake_json::to_json([&](json_writer& out) {
       out.StartArray();
       for (const project& each : projects_) {
         if (lowercase(each.short_name).find(wanted) == std::string::npos &&
@@ -271,13 +247,13 @@ class fake_youtrack final {
         }
         out.StartObject();
         out.Key("id");
-        put(out, each.id);
+        fake_json::put(out, each.id);
         out.Key("name");
-        put(out, each.name);
+        fake_json::put(out, each.name);
         out.Key("shortName");
-        put(out, each.short_name);
+        fake_json::put(out, each.short_name);
         out.Key("$type");
-        put(out, "Project");
+        fake_json::put(out, "Project");
         out.EndObject();
       }
       out.EndArray();
@@ -294,36 +270,34 @@ class fake_youtrack final {
     if (project_member == body.MemberEnd()) {
       return error_reply(400, "invalid_properties", "Project is required");
     }
-    const std::string project_id = string_member(project_member->value, "id");
+    const std::string project_id = fake_json::string_member(project_member->value, "id");
     const auto target = std::find_if(projects_.begin(), projects_.end(),
                                      [&](const project& each) { return each.id == project_id; });
     if (target == projects_.end()) {
       return error_reply(404, "Not Found", "Entity with id " + project_id + " not found");
     }
     issue created;
-    created.summary = string_member(body, "summary");
+    created.summary = fake_json::string_member(body, "summary");
     if (created.summary.empty()) {
       return error_reply(400, "invalid_properties", "Summary is required");
     }
-    created.description = string_member(body, "description");
+    created.description = fake_json::string_member(body, "description");
     if (const auto fields = body.FindMember("customFields"); fields != body.MemberEnd()) {
       if (!fields->value.IsArray()) {
         return error_reply(400, "invalid_properties", "customFields must be an array");
       }
       for (const rapidjson::Value& field : fields->value.GetArray()) {
-        if (string_member(field, "name").empty() || string_member(field, "$type").empty()) {
+        if (fake_json::string_member(field, "name").empty() ||
+            fake_json::string_member(field, "$type").empty()) {
           return error_reply(400, "invalid_properties", "A custom field lacks name or $type");
         }
         const auto value = field.FindMember("value");
-        if (string_member(field, "name") == options_.incident_key_field &&
+        if (fake_json::string_member(field, "name") == options_.incident_key_field &&
             value != field.MemberEnd() && value->value.IsString()) {
           created.incident_key = {value->value.GetString(), value->value.GetStringLength()};
         }
       }
-      rapidjson::StringBuffer buffer;
-      json_writer out{buffer};
-      fields->value.Accept(out);
-      created.custom_fields = {buffer.GetString(), buffer.GetSize()};
+      created.custom_fields = fake_json::serialize(fields->value);
     }
     ++target->issues;
     created.id = "2-" + std::to_string(issues_.size() + 1);
@@ -332,22 +306,19 @@ class fake_youtrack final {
     issues_.push_back(created);
     changed_.notify_all();
 
-    reply answer = json_reply(to_json([&](json_writer& out) {
+    reply answer = json_reply(fake_json::to_json([&](json_writer& out) {
       out.StartObject();
       out.Key("id");
-      put(out, created.id);
+      fake_json::put(out, created.id);
       out.Key("idReadable");
-      put(out, created.id_readable);
+      fake_json::put(out, created.id_readable);
       out.Key("summary");
-      put(out, created.summary);
+      fake_json::put(out, created.summary);
       out.Key("$type");
-      put(out, "Issue");
+      fake_json::put(out, "Issue");
       out.EndObject();
     }));
-    if (hang_next_create_) {
-      answer.delay = *hang_next_create_;
-      hang_next_create_.reset();
-    }
+    faults_.delay_if_hanging(answer);
     return answer;
   }
 
@@ -357,7 +328,7 @@ class fake_youtrack final {
     const std::size_t limit =
         top.empty() ? issues_.size()
                     : static_cast<std::size_t>(std::strtoull(top.c_str(), nullptr, 10));
-    return json_reply(to_json([&](json_writer& out) {
+    return json_reply(fake_json::to_json([&](json_writer& out) {
       out.StartArray();
       std::size_t listed = 0;
       for (const issue& each : issues_) {
@@ -368,11 +339,11 @@ class fake_youtrack final {
         ++listed;
         out.StartObject();
         out.Key("id");
-        put(out, each.id);
+        fake_json::put(out, each.id);
         out.Key("idReadable");
-        put(out, each.id_readable);
+        fake_json::put(out, each.id_readable);
         out.Key("summary");
-        put(out, each.summary);
+        fake_json::put(out, each.summary);
         out.Key("resolved");
         if (each.resolved) {
           out.Int64(*each.resolved);
@@ -380,7 +351,7 @@ class fake_youtrack final {
           out.Null();
         }
         out.Key("$type");
-        put(out, "Issue");
+        fake_json::put(out, "Issue");
         out.EndObject();
       }
       out.EndArray();
@@ -394,8 +365,8 @@ class fake_youtrack final {
       return error_reply(400, "invalid_request", "The body is not a JSON object");
     }
     command applied;
-    applied.query = string_member(body, "query");
-    applied.comment = string_member(body, "comment");
+    applied.query = fake_json::string_member(body, "query");
+    applied.comment = fake_json::string_member(body, "comment");
     constexpr std::string_view kState = "State ";
     if (applied.query.size() <= kState.size() ||
         applied.query.compare(0, kState.size(), kState) != 0) {
@@ -408,8 +379,8 @@ class fake_youtrack final {
     }
     std::vector<issue*> targets;
     for (const rapidjson::Value& entry : listed->value.GetArray()) {
-      std::string key = string_member(entry, "idReadable");
-      if (key.empty()) key = string_member(entry, "id");
+      std::string key = fake_json::string_member(entry, "idReadable");
+      if (key.empty()) key = fake_json::string_member(entry, "id");
       issue* found = find(key);
       if (found == nullptr) return error_reply(404, "Not Found", "No issue " + key);
       targets.push_back(found);
@@ -433,16 +404,17 @@ class fake_youtrack final {
     if (target == nullptr) return error_reply(404, "Not Found", "No issue " + key);
     rapidjson::Document body;
     body.Parse(in.body.data(), in.body.size());
-    const std::string text = body.HasParseError() ? std::string{} : string_member(body, "text");
+    const std::string text =
+        body.HasParseError() ? std::string{} : fake_json::string_member(body, "text");
     if (text.empty()) return error_reply(400, "invalid_properties", "Comment text is required");
     target->comments.push_back(text);
     const std::string id = "4-" + std::to_string(++comments_);
-    return json_reply(to_json([&](json_writer& out) {
+    return json_reply(fake_json::to_json([&](json_writer& out) {
       out.StartObject();
       out.Key("id");
-      put(out, id);
+      fake_json::put(out, id);
       out.Key("$type");
-      put(out, "IssueComment");
+      fake_json::put(out, "IssueComment");
       out.EndObject();
     }));
   }
@@ -454,8 +426,7 @@ class fake_youtrack final {
   std::vector<issue> issues_;
   std::vector<command> commands_;
   int comments_ = 0;
-  std::deque<reply> failures_;
-  std::optional<std::chrono::milliseconds> hang_next_create_;
+  fault_queue faults_;       // failures and the hang of the next create
   recording_server server_;  // last: it stops, and its threads end, before the state goes
 };
 

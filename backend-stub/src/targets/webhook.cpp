@@ -1,31 +1,18 @@
 // Generic webhook events, signed the Standard Webhooks way.
 #include "targets/webhook.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
-#include "targets/signing.hpp"
+#include "targets/detail/standard_webhook.hpp"
 
 namespace warden::sink {
 namespace {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void write_string(json_writer& out, std::string_view text) {
-  out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
-void write_member(json_writer& out, std::string_view key, std::string_view value) {
-  write_string(out, key);
-  write_string(out, value);
-}
-
-std::string utc_iso8601(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
-}
+using detail::json_writer;
+using detail::write_member;
+using detail::write_string;
 
 // key: the UTC time of `unix_ms`, or null when unknown (0).
 void write_time(json_writer& out, std::string_view key, std::int64_t unix_ms) {
@@ -33,7 +20,8 @@ void write_time(json_writer& out, std::string_view key, std::int64_t unix_ms) {
   if (unix_ms == 0) {
     out.Null();
   } else {
-    write_string(out, utc_iso8601(absl::FromUnixMillis(unix_ms)));
+    write_string(out, absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms),
+                                       absl::UTCTimeZone()));
   }
 }
 
@@ -82,41 +70,24 @@ void write_issue(json_writer& out, const notified_issue& notified) {
 absl::StatusOr<http_request> webhook_event(const webhook_receiver& receiver,
                                            const notification& message, std::string_view message_id,
                                            std::int64_t unix_seconds) {
-  rapidjson::StringBuffer buffer;
-  json_writer out(buffer);
-  out.StartObject();
-  write_member(out, "type", message.resolved ? "issue.resolved" : "issue.alert");
-  write_member(out, "timestamp", utc_iso8601(absl::FromUnixSeconds(unix_seconds)));
-  write_string(out, "data");
-  out.StartObject();
-  write_member(out, "receiver", message.receiver);
-  write_member(out, "group_key", message.group_key);
-  write_string(out, "labels");
-  out.StartObject();
-  for (const auto& [label, value] : message.group_labels) write_member(out, label, value);
-  out.EndObject();
-  write_member(out, "link", message.link);
-  write_string(out, "issues");
-  out.StartArray();
-  for (const notified_issue& each : message.issues) write_issue(out, each);
-  out.EndArray();
-  out.EndObject();
-  out.EndObject();
-
-  http_request request;
-  request.method = "POST";
-  request.url = receiver.url;
-  request.body = std::string(buffer.GetString(), buffer.GetSize());
-  absl::StatusOr<std::string> signature =
-      standard_webhook_signature(receiver.secrets, message_id, unix_seconds, request.body);
-  if (!signature.ok()) return signature.status();
-  request.headers = {{"Content-Type", "application/json"},
-                     {"User-Agent", "warden-sink"},
-                     {"webhook-id", std::string(message_id)},
-                     {"webhook-timestamp", std::to_string(unix_seconds)},
-                     {"webhook-signature", *std::move(signature)},
-                     {"Idempotency-Key", std::string(message_id)}};
-  return request;
+  std::string body = detail::standard_webhook_body(
+      message.resolved ? "issue.resolved" : "issue.alert", unix_seconds, [&](json_writer& out) {
+        out.StartObject();
+        write_member(out, "receiver", message.receiver);
+        write_member(out, "group_key", message.group_key);
+        write_string(out, "labels");
+        out.StartObject();
+        for (const auto& [label, value] : message.group_labels) write_member(out, label, value);
+        out.EndObject();
+        write_member(out, "link", message.link);
+        write_string(out, "issues");
+        out.StartArray();
+        for (const notified_issue& each : message.issues) write_issue(out, each);
+        out.EndArray();
+        out.EndObject();
+      });
+  return detail::standard_webhook_request(receiver.url, receiver.secrets, message_id, unix_seconds,
+                                          std::move(body));
 }
 
 }  // namespace warden::sink

@@ -2,9 +2,6 @@
 #include "targets/youtrack.hpp"
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
@@ -13,14 +10,27 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
+#include "targets/detail/http_text.hpp"
 
 namespace warden::sink {
 namespace {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using detail::base_url;
+using detail::excerpt;
+using detail::json_request;
+using detail::json_text;
+using detail::json_writer;
+using detail::string_member;
+using detail::url_encode;
+using detail::write_member;
+using detail::write_string;
+
+// The tracker's name in messages.
+constexpr std::string_view kTracker = "YouTrack";
+
+absl::StatusOr<rapidjson::Document> parse_json(std::string_view body, std::string_view what) {
+  return detail::parse_json(body, what, kTracker);
+}
 
 // How a custom field type of the config is written: YouTrack's $type and the key of the
 // value object ("" for a scalar value). `multi` values are comma-separated lists.
@@ -59,52 +69,12 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   });
 }
 
-// config.url without trailing slashes: paths are appended to it.
-std::string base_url(const youtrack_config& config) {
-  std::string_view url = config.url;
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  return std::string(url);
-}
-
-// RFC 3986 percent-encoding of everything but the unreserved characters, for a query
-// value or a path segment.
-std::string url_encode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool unreserved = (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
-                            (byte >= '0' && byte <= '9') || c == '-' || c == '.' || c == '_' ||
-                            c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", byte);
-    }
-  }
-  return out;
-}
-
 http_request make_request(const youtrack_config& config, std::string method,
-                          std::string path_and_query, std::string body) {
-  http_request request;
-  request.method = std::move(method);
-  request.url = base_url(config) + path_and_query;
-  request.headers = {{"Authorization", "Bearer " + config.token.reveal()},
-                     {"Accept", "application/json"},
-                     {"User-Agent", "warden-sink"}};
-  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-  request.body = std::move(body);
-  return request;
-}
-
-void write_string(json_writer& out, std::string_view text) {
-  out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
-void write_member(json_writer& out, std::string_view key, std::string_view value) {
-  write_string(out, key);
-  write_string(out, value);
+                          std::string_view path_and_query, std::string body) {
+  return json_request(
+      std::move(method), base_url(config.url) + std::string(path_and_query),
+      {{"Authorization", "Bearer " + config.token.reveal()}, {"Accept", "application/json"}},
+      std::move(body));
 }
 
 // {"name": ..., "$type": ..., "value": ...}; nothing when the value expands to "".
@@ -115,19 +85,13 @@ absl::Status write_custom_field(json_writer& out, const custom_field_config& fie
     return absl::InvalidArgumentError(
         fmt::format("custom field \"{}\" has the unknown type \"{}\"", field.name, field.type));
   }
-  absl::StatusOr<std::string> value = expand_template(field.value, values);
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("custom field \"{}\": {}", field.name, std::string(value.status().message())));
-  }
-  std::vector<std::string_view> items;
+  absl::StatusOr<std::string> value = detail::expand_field(field, values);
+  if (!value.ok()) return value.status();
+  std::vector<std::string> items;
   if (kind->multi) {
-    for (absl::string_view item : absl::StrSplit(*value, ',')) {
-      item = absl::StripAsciiWhitespace(item);
-      if (!item.empty()) items.emplace_back(item.data(), item.size());
-    }
+    items = detail::split_list(*value);
   } else if (!value->empty()) {
-    items.emplace_back(*value);
+    items.push_back(*std::move(value));
   }
   if (items.empty()) return absl::OkStatus();
 
@@ -139,7 +103,7 @@ absl::Status write_custom_field(json_writer& out, const custom_field_config& fie
     write_string(out, items.front());
   } else {
     if (kind->multi) out.StartArray();
-    for (const std::string_view item : items) {
+    for (const std::string& item : items) {
       out.StartObject();
       write_member(out, kind->value_key, item);
       out.EndObject();
@@ -176,29 +140,11 @@ std::vector<custom_field_config> merged_fields(const youtrack_config& config,
   return fields;
 }
 
-absl::StatusOr<rapidjson::Document> parse_json(std::string_view body, std::string_view what) {
-  rapidjson::Document document;
-  document.Parse(body.data(), body.size());
-  if (document.HasParseError()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: YouTrack's answer is not JSON (error at byte {})", what, document.GetErrorOffset()));
-  }
-  return document;
-}
-
-// The string member `name` of `object`, or "" when absent or not a string.
-std::string_view string_member(const rapidjson::Value& object, const char* name) {
-  if (!object.IsObject()) return {};
-  const auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || !member->value.IsString()) return {};
-  return {member->value.GetString(), member->value.GetStringLength()};
-}
-
 created_ticket ticket_of(const youtrack_config& config, const rapidjson::Value& issue) {
   created_ticket ticket;
   ticket.id = std::string(string_member(issue, "id"));
   ticket.key = std::string(string_member(issue, "idReadable"));
-  ticket.url = fmt::format("{}/issue/{}", base_url(config), ticket.key);
+  ticket.url = fmt::format("{}/issue/{}", base_url(config.url), ticket.key);
   return ticket;
 }
 
@@ -218,15 +164,6 @@ bool is_ticket_of(const youtrack_config& config, const rapidjson::Value& issue,
     }
   }
   return false;
-}
-
-// `text` as one line of at most `max_bytes` bytes, for a log message.
-std::string excerpt(std::string_view text, std::size_t max_bytes) {
-  std::string out = truncate_utf8(text, max_bytes);
-  for (char& c : out) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return out;
 }
 
 }  // namespace
@@ -288,7 +225,7 @@ absl::StatusOr<http_request> youtrack_create_issue(
   out.EndArray();
   out.EndObject();
   return make_request(config, "POST", "/api/issues?fields=id,idReadable,summary",
-                      std::string(buffer.GetString(), buffer.GetSize()));
+                      json_text(buffer));
 }
 
 absl::StatusOr<created_ticket> parse_youtrack_created_issue(const youtrack_config& config,
@@ -360,8 +297,7 @@ http_request youtrack_command(const youtrack_config& config, std::string_view is
   write_string(out, "silent");
   out.Bool(false);
   out.EndObject();
-  return make_request(config, "POST", "/api/commands",
-                      std::string(buffer.GetString(), buffer.GetSize()));
+  return make_request(config, "POST", "/api/commands", json_text(buffer));
 }
 
 http_request youtrack_comment(const youtrack_config& config, std::string_view issue_key,
@@ -375,21 +311,16 @@ http_request youtrack_comment(const youtrack_config& config, std::string_view is
   out.EndObject();
   return make_request(config, "POST",
                       fmt::format("/api/issues/{}/comments?fields=id", url_encode(issue_key)),
-                      std::string(buffer.GetString(), buffer.GetSize()));
+                      json_text(buffer));
 }
 
 std::string youtrack_error_message(const http_response& response) {
-  if (response.status == 0) {
-    return response.error.empty() ? "no answer from YouTrack"
-                                  : fmt::format("no answer from YouTrack: {}", response.error);
-  }
   rapidjson::Document error;
   error.Parse(response.body.data(), response.body.size());
   const std::string_view code = string_member(error, "error");
   const std::string_view description = string_member(error, "error_description");
-  if (code.empty() && description.empty()) {
-    if (response.body.empty()) return fmt::format("HTTP {} (empty body)", response.status);
-    return fmt::format("HTTP {}: {}", response.status, excerpt(response.body, 200));
+  if (response.status == 0 || (code.empty() && description.empty())) {
+    return detail::generic_error_message(response, kTracker);
   }
   std::string message = fmt::format("HTTP {}", response.status);
   if (!code.empty()) message += fmt::format(" {}", code);
