@@ -61,7 +61,7 @@ absl::StatusOr<bool> inbound_seen(sqlite_db& db, const std::string& tracker,
                                   const std::string& delivery_key) {
   absl::StatusOr<sqlite_statement*> query = db.cached(
       "SELECT count(*) FROM inbound_deliveries WHERE tracker = ? AND delivery_key = ? "
-      "AND outcome != 'duplicate'");
+      "AND outcome NOT IN ('duplicate', 'rejected')");
   if (!query.ok()) return query.status();
   (*query)->bind(1, tracker).bind(2, delivery_key);
   absl::StatusOr<std::int64_t> count = (*query)->single_int();

@@ -37,7 +37,8 @@ struct inbound_delivery {
 /// Logs `delivery`; returns its id.
 absl::StatusOr<std::int64_t> record_inbound(sqlite_db& db, const inbound_delivery& delivery);
 
-/// Whether `tracker` already sent a delivery with `delivery_key` (a redelivery).
+/// Whether `tracker` already sent a delivery with `delivery_key` (a redelivery) that was
+/// authenticated: a refused request does not take the key.
 absl::StatusOr<bool> inbound_seen(sqlite_db& db, const std::string& tracker,
                                   const std::string& delivery_key);
 

@@ -324,7 +324,7 @@ CREATE TABLE inbound_deliveries (
   body TEXT NOT NULL                    -- empty when the request was not authenticated
 );
 CREATE UNIQUE INDEX inbound_by_delivery ON inbound_deliveries (tracker, delivery_key)
-  WHERE delivery_key IS NOT NULL AND outcome != 'duplicate';
+  WHERE delivery_key IS NOT NULL AND outcome NOT IN ('duplicate', 'rejected');
 CREATE INDEX inbound_by_received ON inbound_deliveries (received);
 )sql",
 };
