@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "server/alerting_config.hpp"
+#include "target_fixtures.hpp"
 #include "targets/notification.hpp"
 #include "targets/pagerduty.hpp"
 #include "targets/signing.hpp"
@@ -31,6 +32,13 @@
 
 namespace {
 
+using warden::testing::check_same_json;
+using warden::testing::fixture_snapshot;
+using warden::testing::header;
+using warden::testing::parse;
+using warden::testing::read_fixture;
+using warden::testing::serialize;
+
 using warden::sink::created_ticket;
 using warden::sink::custom_field_config;
 using warden::sink::http_request;
@@ -41,42 +49,6 @@ using warden::sink::ticket_snapshot;
 using warden::sink::youtrack_config;
 
 constexpr std::string_view kToken = "perm:cm9vdA==.d2FyZGVu.T0k3nV4lu3";
-
-std::string read_fixture(const std::string& name) {
-  std::ifstream file(std::string(WARDEN_WEBHOOK_FIXTURES) + "/outbound/" + name, std::ios::binary);
-  REQUIRE_MESSAGE(file.good(), "fixture " << name << " is missing");
-  std::ostringstream content;
-  content << file.rdbuf();
-  return content.str();
-}
-
-rapidjson::Document parse(const std::string& json) {
-  rapidjson::Document document;
-  document.Parse(json.data(), json.size());
-  REQUIRE_MESSAGE(!document.HasParseError(), "not JSON: " << json);
-  return document;
-}
-
-std::string serialize(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return buffer.GetString();
-}
-
-// Compares two JSON documents as values (member order ignored, array order kept) and
-// shows both when they differ.
-void check_same_json(const rapidjson::Value& actual, const rapidjson::Value& expected) {
-  CHECK_MESSAGE(actual == expected,
-                "actual:   " << serialize(actual) << "\nexpected: " << serialize(expected));
-}
-
-std::string header(const http_request& request, std::string_view name) {
-  for (const auto& [key, value] : request.headers) {
-    if (key == name) return value;
-  }
-  return {};
-}
 
 bool has_header(const http_request& request, std::string_view name) {
   for (const auto& entry : request.headers) {
@@ -99,33 +71,6 @@ youtrack_config fixture_config() {
 }
 
 const std::vector<custom_field_config> kOwnerFields{{"Assignee", "user", "payments-oncall"}};
-
-// The issue of the fixtures: [team-payments][backend][checkout] High error rate.
-ticket_snapshot fixture_snapshot() {
-  ticket_snapshot snapshot;
-  snapshot.issue_id = 42;
-  snapshot.incident_key = "am:c6110dd6075a4fcb";
-  snapshot.title = "High error rate";
-  snapshot.culprit = "checkout.api.charge";
-  snapshot.team = "team-payments";
-  snapshot.function = "backend";
-  snapshot.product = "checkout";
-  snapshot.owner_source = "rules";
-  snapshot.level = "fatal";
-  snapshot.environment = "production";
-  snapshot.first_release = "shop@1.4.2";
-  snapshot.last_release = "shop@1.4.3";
-  snapshot.event_count = 1234;
-  snapshot.user_count = 56;
-  snapshot.first_seen_ms = 1741943561000;  // 2025-03-14T09:12:41Z
-  snapshot.last_seen_ms = 1741944423000;   // 2025-03-14T09:27:03Z
-  snapshot.frames = {"charge_card at checkout/api/charge.py:88",
-                     "authorize at checkout/payments/gateway.py:41"};
-  snapshot.rule = "prod-errors";
-  snapshot.reason = "first_seen";
-  snapshot.link = "https://warden.example.internal/api/0/issues/42";
-  return snapshot;
-}
 
 template_values fixture_values() {
   return warden::sink::ticket_template_values(fixture_snapshot(), fixture_config().priority, "OPS");

@@ -28,6 +28,7 @@
 #include "../support/recording_server.hpp"
 #include "absl/status/status.h"
 #include "server/alerting_config.hpp"
+#include "target_fixtures.hpp"
 #include "targets/detail/adf.hpp"
 #include "targets/github.hpp"
 #include "targets/jira.hpp"
@@ -37,6 +38,13 @@
 #include "targets/webhook_tracker.hpp"
 
 namespace {
+
+using warden::testing::check_same_json;
+using warden::testing::fixture_snapshot;
+using warden::testing::header;
+using warden::testing::parse;
+using warden::testing::read_fixture;
+using warden::testing::serialize;
 
 using warden::sink::created_ticket;
 using warden::sink::custom_field_config;
@@ -56,45 +64,6 @@ constexpr std::string_view kIncidentKey = "am:c6110dd6075a4fcb";
 
 const tracker_call kCall{"ticket:42", 1614265330};  // 2021-02-25T15:02:10Z
 
-std::string read_fixture(const std::string& name) {
-  std::ifstream file(std::string(WARDEN_WEBHOOK_FIXTURES) + "/outbound/" + name, std::ios::binary);
-  REQUIRE_MESSAGE(file.good(), "fixture " << name << " is missing");
-  std::ostringstream content;
-  content << file.rdbuf();
-  return content.str();
-}
-
-rapidjson::Document parse(const std::string& json) {
-  rapidjson::Document document;
-  document.Parse(json.data(), json.size());
-  REQUIRE_MESSAGE(!document.HasParseError(), "not JSON: " << json);
-  return document;
-}
-
-std::string serialize(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return buffer.GetString();
-}
-
-// Compares two JSON documents as values (member order ignored, array order kept).
-void check_same_json(const rapidjson::Value& actual, const rapidjson::Value& expected) {
-  CHECK_MESSAGE(actual == expected,
-                "actual:   " << serialize(actual) << "\nexpected: " << serialize(expected));
-}
-
-void check_same_json(const std::string& actual, const std::string& expected) {
-  check_same_json(parse(actual), parse(expected));
-}
-
-std::string header(const http_request& request, std::string_view name) {
-  for (const auto& [key, value] : request.headers) {
-    if (key == name) return value;
-  }
-  return {};
-}
-
 bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
@@ -112,33 +81,6 @@ void check_secret_only_in(const std::vector<http_request>& requests, std::string
       if (name != allowed) CHECK_FALSE(contains(value, secret_value));
     }
   }
-}
-
-// The issue of the fixtures: [team-payments][backend][checkout] High error rate.
-ticket_snapshot fixture_snapshot() {
-  ticket_snapshot snapshot;
-  snapshot.issue_id = 42;
-  snapshot.incident_key = std::string(kIncidentKey);
-  snapshot.title = "High error rate";
-  snapshot.culprit = "checkout.api.charge";
-  snapshot.team = "team-payments";
-  snapshot.function = "backend";
-  snapshot.product = "checkout";
-  snapshot.owner_source = "rules";
-  snapshot.level = "fatal";
-  snapshot.environment = "production";
-  snapshot.first_release = "shop@1.4.2";
-  snapshot.last_release = "shop@1.4.3";
-  snapshot.event_count = 1234;
-  snapshot.user_count = 56;
-  snapshot.first_seen_ms = 1741943561000;  // 2025-03-14T09:12:41Z
-  snapshot.last_seen_ms = 1741944423000;   // 2025-03-14T09:27:03Z
-  snapshot.frames = {"charge_card at checkout/api/charge.py:88",
-                     "authorize at checkout/payments/gateway.py:41"};
-  snapshot.rule = "prod-errors";
-  snapshot.reason = "first_seen";
-  snapshot.link = "https://warden.example.internal/api/0/issues/42";
-  return snapshot;
 }
 
 // The content of the fixtures' tickets: one sentence of description.
