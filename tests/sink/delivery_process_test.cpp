@@ -213,7 +213,9 @@ TEST_CASE("10,000 events of one issue are one ticket, one Slack message and one 
   constexpr int kEvents = 10000;
   constexpr int kSenders = 4;
   scenario world;
-  auto& [tracker, slack, pagerduty, directory] = world;
+  auto& tracker = world.tracker;
+  auto& slack = world.slack;
+  auto& pagerduty = world.pagerduty;
   auto sink = world.start(world.setup());
   REQUIRE(sink.port() > 0);
 
@@ -259,7 +261,9 @@ TEST_CASE("500 new issues of one team in a minute: the hourly cap, one digest, S
   fake_slack_options strict;
   strict.strict = true;
   scenario world{strict};
-  auto& [tracker, slack, pagerduty, directory] = world;
+  auto& tracker = world.tracker;
+  auto& slack = world.slack;
+  auto& pagerduty = world.pagerduty;
   sink_setup setup = world.setup();
   setup.escalation =
       "  tickets_per_team_per_hour: " + std::to_string(kCap) + "\n  digest_update_interval: 1s\n";
@@ -346,7 +350,9 @@ TEST_CASE("a tracker that answers 503 for ten seconds gets every ticket once it 
   constexpr int kIssues = 5;
   constexpr auto kOutage = 10s;
   scenario world;
-  auto& [tracker, slack, pagerduty, directory] = world;
+  auto& tracker = world.tracker;
+  auto& slack = world.slack;
+  auto& pagerduty = world.pagerduty;
   sink_setup setup = world.setup();
   setup.delivery =
       "{timeout: 2s, connect_timeout: 1s, backoff: {initial: 100ms, max: 1500ms}, "
@@ -405,7 +411,8 @@ TEST_CASE("a tracker that answers 503 for ten seconds gets every ticket once it 
 TEST_CASE("kill -9 while Slack and PagerDuty hold their answers: after a restart all arrive") {
   constexpr int kIssues = 3;
   scenario world;
-  auto& [tracker, slack, pagerduty, directory] = world;
+  auto& slack = world.slack;
+  auto& pagerduty = world.pagerduty;
   // No tickets: their crash safety is escalation_process_test's.
   sink_setup setup = world.setup(false);
   // Long enough that nothing times out before the kill.
@@ -467,9 +474,9 @@ TEST_CASE("kill -9 while Slack and PagerDuty hold their answers: after a restart
     }
   }
   CHECK(keys_of_issue.size() == kIssues);
-  for (const auto& [issue, keys] : keys_of_issue) {
-    CAPTURE(issue);
-    CHECK(keys.size() == 1);
+  for (const auto& issue_keys : keys_of_issue) {
+    CAPTURE(issue_keys.first);
+    CHECK(issue_keys.second.size() == 1);
   }
   CHECK(pagerduty.alerts().size() == kIssues);
   CHECK(pagerduty.open_alerts().size() == kIssues);
@@ -494,7 +501,8 @@ TEST_CASE("kill -9 while Slack and PagerDuty hold their answers: after a restart
 
 TEST_CASE("a PagerDuty 429 whose Retry-After is an HTTP date holds the next attempt until then") {
   scenario world;
-  auto& [tracker, slack, pagerduty, directory] = world;
+  auto& slack = world.slack;
+  auto& pagerduty = world.pagerduty;
   const sink_setup setup = world.setup(false);
   auto sink = world.start(setup);
   REQUIRE(sink.port() > 0);
