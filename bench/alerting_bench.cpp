@@ -25,6 +25,7 @@
 #include "alerting/route_tree.hpp"
 #include "alerting/rule_set.hpp"
 #include "allocation_counter.hpp"
+#include "targets/ticket_text.hpp"
 
 namespace {
 
@@ -299,21 +300,6 @@ route_tree compile_routes_or_die() {
   return *std::move(compiled);
 }
 
-std::string_view severity_of(event_level level) {
-  switch (level) {
-    case event_level::fatal:
-      return "critical";
-    case event_level::error:
-      return "error";
-    case event_level::warning:
-      return "warning";
-    case event_level::info:
-    case event_level::debug:
-      break;
-  }
-  return "info";
-}
-
 // The labels the engine gives a notification for `facts` (rule and reason filled in per
 // fired rule).
 notification_labels labels_of(const rule_facts& facts, int issue) {
@@ -323,7 +309,8 @@ notification_labels labels_of(const rule_facts& facts, int issue) {
   labels.set("function", facts.function);
   labels.set("product", facts.product);
   labels.set("level", warden::sink::event_level_name(facts.level));
-  labels.set("severity", severity_of(facts.level));
+  labels.set("severity",
+             warden::sink::severity_of_level(warden::sink::event_level_name(facts.level)));
   labels.set("environment", facts.environment);
   labels.set("release", facts.release);
   labels.set("project", "checkout");

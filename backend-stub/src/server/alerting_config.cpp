@@ -527,7 +527,7 @@ class alerting_reader final {
                  }
                },
                true},
-              {"tracker", [&](const entry& v) { read_tracker_reference(v, target.tracker); }, true},
+              {"tracker", yaml_.reference_field(target.tracker, "tracker", tracker_lines_), true},
               {"project", [&](const entry& v) { project = v; }, true},
               {"fields", [&](const entry& v) { fields = v; }},
           });
@@ -559,18 +559,6 @@ class alerting_reader final {
                           {"function", yaml_.string_field(match.function)},
                           {"product", yaml_.string_field(match.product)},
                       });
-  }
-
-  void read_tracker_reference(const entry& e, std::string& tracker) {
-    std::optional<std::string> name = yaml_.read_scalar(e, "a tracker name");
-    if (!name) return;
-    if (tracker_lines_.count(*name) == 0) {
-      std::vector<std::string_view> known;
-      for (const auto& declared : tracker_lines_) known.push_back(declared.first);
-      yaml_.error(e.value.Mark(), unknown_name_message("tracker", *name, known));
-      return;
-    }
-    tracker = std::move(*name);
   }
 
   /// A project of a tracker of type `tracker`: YouTrack's short name, GitHub's
@@ -964,8 +952,7 @@ class alerting_reader final {
         yaml_.read_map(
             entry{e.name + ".ticket", options},
             {
-                {"tracker", [&](const entry& v) { read_tracker_reference(v, action.tracker); },
-                 true},
+                {"tracker", yaml_.reference_field(action.tracker, "tracker", tracker_lines_), true},
                 {"project", [&](const entry& v) { project = v; }, true},
             });
         const auto type = tracker_types_.find(action.tracker);

@@ -379,7 +379,7 @@ class routing_reader final {
     yaml_.read_map(
         e,
         {
-            {"receiver", [&](const entry& v) { read_receiver_reference(v, route.receiver); }, root},
+            {"receiver", yaml_.reference_field(route.receiver, "receiver", receiver_lines_), root},
             {"matchers",
              [&](const entry& v) {
                if (root) {
@@ -412,18 +412,6 @@ class routing_reader final {
                });
              }},
         });
-  }
-
-  void read_receiver_reference(const entry& e, std::string& receiver) {
-    std::optional<std::string> name = yaml_.read_scalar(e, "a receiver name");
-    if (!name) return;
-    if (receiver_lines_.count(*name) == 0) {
-      std::vector<std::string_view> known;
-      for (const auto& declared : receiver_lines_) known.push_back(declared.first);
-      yaml_.error(e.value.Mark(), unknown_name_message("receiver", *name, known));
-      return;
-    }
-    receiver = std::move(*name);
   }
 
   void read_optional_duration(const entry& e, std::optional<std::chrono::milliseconds>& out,

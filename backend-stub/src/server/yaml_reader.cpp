@@ -430,6 +430,21 @@ std::optional<std::string> yaml_reader::read_scalar(const entry& e, std::string_
   return std::nullopt;
 }
 
+reader yaml_reader::reference_field(std::string& out, std::string_view kind,
+                                    const std::map<std::string, int>& declared) {
+  return [this, &out, kind, &declared](const entry& e) {
+    std::optional<std::string> name = read_scalar(e, fmt::format("a {} name", kind));
+    if (!name) return;
+    if (declared.count(*name) != 0) {
+      out = std::move(*name);
+      return;
+    }
+    std::vector<std::string_view> known;
+    for (const auto& item : declared) known.push_back(item.first);
+    error(e.value.Mark(), unknown_name_message(kind, *name, known));
+  };
+}
+
 std::optional<std::string> yaml_reader::read_choice(
     const entry& e, std::initializer_list<std::string_view> choices) {
   std::optional<std::string> text = read_scalar(e, "a string");

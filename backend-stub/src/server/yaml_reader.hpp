@@ -199,6 +199,11 @@ class yaml_reader {
     }
   }
 
+  /// A reference to something declared before: a name that must be a key of `declared`
+  /// (as check_unique filled it), "unknown <kind> 'x'" listing the declared names if not.
+  reader reference_field(std::string& out, std::string_view kind,
+                         const std::map<std::string, int>& declared);
+
  private:
   std::optional<std::uint64_t> read_unsigned(const entry& e, std::uint64_t minimum,
                                              std::uint64_t maximum, bool size);
