@@ -44,7 +44,7 @@
 
 #include "fake_json.hpp"
 #include "fault_queue.hpp"
-#include "recording_server.hpp"
+#include "recording_fake.hpp"
 
 namespace warden::testing {
 
@@ -54,7 +54,7 @@ struct fake_github_options {
   int port = 0;  ///< 0: a port the system picks; else this one (a restarted tracker).
 };
 
-class fake_github final {
+class fake_github final : public recording_fake {
  public:
   using reply = recording_server::reply;
 
@@ -73,17 +73,11 @@ class fake_github final {
   };
 
   explicit fake_github(fake_github_options options = {})
-      : options_(std::move(options)), server_{options_.port} {
-    server_.set_handler([this](const recording_server::request& in) { return handle(in); });
+      : recording_fake{options.port}, options_(std::move(options)) {
+    serve([this](const recording_server::request& in) { return handle(in); });
   }
+  ~fake_github() { stop_serving(); }  // before the state goes
 
-  fake_github(const fake_github&) = delete;
-  fake_github& operator=(const fake_github&) = delete;
-
-  /// The port it listens on; -1 when it could not.
-  int port() const { return server_.port(); }
-  /// "http://127.0.0.1:<port>": the tracker's `url` (its API root).
-  std::string base_url() const { return server_.base_url(); }
   /// The token it accepts.
   const std::string& token() const { return options_.token; }
 
@@ -108,15 +102,10 @@ class fake_github final {
     }
     return std::nullopt;
   }
-  /// Every request received, answered or not, in order.
-  std::vector<recording_server::request> requests() const { return server_.requests(); }
   /// Waits until at least `count` issues exist; false on timeout.
   bool wait_for_issues(std::size_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mutex_};
-    return changed_.wait_for(lock, timeout, [&] { return issues_.size() >= count; });
+    return wait_until(timeout, [&] { return issues_.size() >= count; });
   }
-  /// The server underneath, e.g. to script replies or wait for requests.
-  recording_server& server() { return server_; }
 
  private:
   using json_writer = fake_json::writer;
@@ -357,13 +346,10 @@ class fake_github final {
   }
 
   const fake_github_options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<issue> issues_;
   std::map<std::string, std::uint64_t> numbers_;  // the last issue number per repository
   std::uint64_t comments_ = 0;
   fault_queue faults_;
-  recording_server server_;  // last: it stops, and its threads end, before the state goes
 };
 
 }  // namespace warden::testing

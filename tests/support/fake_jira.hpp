@@ -47,7 +47,7 @@
 
 #include "fake_json.hpp"
 #include "fault_queue.hpp"
-#include "recording_server.hpp"
+#include "recording_fake.hpp"
 
 namespace warden::testing {
 
@@ -61,7 +61,7 @@ struct fake_jira_options {
   int port = 0;  ///< 0: a port the system picks; else this one.
 };
 
-class fake_jira final {
+class fake_jira final : public recording_fake {
  public:
   using reply = recording_server::reply;
 
@@ -81,17 +81,11 @@ class fake_jira final {
   };
 
   explicit fake_jira(fake_jira_options options = {})
-      : options_(std::move(options)), server_{options_.port} {
-    server_.set_handler([this](const recording_server::request& in) { return handle(in); });
+      : recording_fake{options.port}, options_(std::move(options)) {
+    serve([this](const recording_server::request& in) { return handle(in); });
   }
+  ~fake_jira() { stop_serving(); }  // before the state goes
 
-  fake_jira(const fake_jira&) = delete;
-  fake_jira& operator=(const fake_jira&) = delete;
-
-  /// The port it listens on; -1 when it could not.
-  int port() const { return server_.port(); }
-  /// "http://127.0.0.1:<port>": the tracker's `url`.
-  std::string base_url() const { return server_.base_url(); }
   /// What it is set up with (credentials, projects, workflow).
   const fake_jira_options& options() const { return options_; }
 
@@ -115,15 +109,10 @@ class fake_jira final {
     }
     return std::nullopt;
   }
-  /// Every request received, answered or not, in order.
-  std::vector<recording_server::request> requests() const { return server_.requests(); }
   /// Waits until at least `count` issues exist; false on timeout.
   bool wait_for_issues(std::size_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mutex_};
-    return changed_.wait_for(lock, timeout, [&] { return issues_.size() >= count; });
+    return wait_until(timeout, [&] { return issues_.size() >= count; });
   }
-  /// The server underneath, e.g. to script replies or wait for requests.
-  recording_server& server() { return server_; }
 
   /// The text of an ADF document as the fake reads it: its text nodes, a line break for
   /// each hardBreak and after each paragraph, code block and list item; nullopt when Jira
@@ -394,13 +383,10 @@ class fake_jira final {
   }
 
   const fake_jira_options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<issue> issues_;
   std::map<std::string, int> numbers_;  // the last issue number per project
   int comments_ = 0;
   fault_queue faults_;
-  recording_server server_;  // last: it stops, and its threads end, before the state goes
 };
 
 }  // namespace warden::testing

@@ -46,7 +46,7 @@
 #include <utility>
 #include <vector>
 
-#include "recording_server.hpp"
+#include "recording_fake.hpp"
 
 namespace warden::testing {
 
@@ -58,7 +58,7 @@ struct fake_pagerduty_options {
 };
 
 /// PagerDuty's Events API v2, faked; see the file comment.
-class fake_pagerduty final {
+class fake_pagerduty final : public recording_fake {
  public:
   using reply = recording_server::reply;
   using clock = std::chrono::steady_clock;
@@ -86,17 +86,11 @@ class fake_pagerduty final {
   };
 
   explicit fake_pagerduty(fake_pagerduty_options options = {})
-      : options_(options), server_{options.port} {
-    server_.set_handler([this](const recording_server::request& in) { return handle(in); });
+      : recording_fake{options.port}, options_(options) {
+    serve([this](const recording_server::request& in) { return handle(in); });
   }
+  ~fake_pagerduty() { stop_serving(); }  // before the state goes
 
-  fake_pagerduty(const fake_pagerduty&) = delete;
-  fake_pagerduty& operator=(const fake_pagerduty&) = delete;
-
-  /// The port it listens on; -1 when it could not.
-  int port() const { return server_.port(); }
-  /// "http://127.0.0.1:<port>".
-  std::string base_url() const { return server_.base_url(); }
   /// The receiver's `url`: base_url() + "/v2/enqueue".
   std::string enqueue_url() const { return base_url() + "/v2/enqueue"; }
 
@@ -134,15 +128,10 @@ class fake_pagerduty final {
     const std::lock_guard<std::mutex> lock{mutex_};
     return rate_limited_;
   }
-  /// Every request received, answered or not, in order.
-  std::vector<recording_server::request> requests() const { return server_.requests(); }
   /// Waits until at least `count` events were accepted; false on timeout.
   bool wait_for_events(std::size_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mutex_};
-    return changed_.wait_for(lock, timeout, [&] { return events_.size() >= count; });
+    return wait_until(timeout, [&] { return events_.size() >= count; });
   }
-  /// The server underneath, e.g. to script replies.
-  recording_server& server() { return server_; }
 
  private:
   using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -314,15 +303,12 @@ class fake_pagerduty final {
   }
 
   const fake_pagerduty_options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<event> events_;
   std::vector<alert> alerts_;
   std::map<std::string, std::deque<clock::time_point>> recent_;  // by routing key
   std::deque<reply> failures_;
   std::size_t rate_limited_ = 0;
   int generated_keys_ = 0;
-  recording_server server_;  // last: it stops, and its threads end, before the state goes
 };
 
 }  // namespace warden::testing

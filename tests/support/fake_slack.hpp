@@ -38,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "recording_server.hpp"
+#include "recording_fake.hpp"
 
 namespace warden::testing {
 
@@ -51,7 +51,7 @@ struct fake_slack_options {
 };
 
 /// Slack's incoming webhooks, faked; see the file comment.
-class fake_slack final {
+class fake_slack final : public recording_fake {
  public:
   using reply = recording_server::reply;
   using clock = std::chrono::steady_clock;
@@ -66,17 +66,12 @@ class fake_slack final {
     clock::time_point arrived;
   };
 
-  explicit fake_slack(fake_slack_options options = {}) : options_(options), server_{options.port} {
-    server_.set_handler([this](const recording_server::request& in) { return handle(in); });
+  explicit fake_slack(fake_slack_options options = {})
+      : recording_fake{options.port}, options_(options) {
+    serve([this](const recording_server::request& in) { return handle(in); });
   }
+  ~fake_slack() { stop_serving(); }  // before the state goes
 
-  fake_slack(const fake_slack&) = delete;
-  fake_slack& operator=(const fake_slack&) = delete;
-
-  /// The port it listens on; -1 when it could not.
-  int port() const { return server_.port(); }
-  /// "http://127.0.0.1:<port>".
-  std::string base_url() const { return server_.base_url(); }
   /// The URL of the webhook named `name`: base_url() + "/services/" + name.
   std::string webhook_url(const std::string& name = "T0/B0/warden") const {
     return base_url() + path_of(name);
@@ -131,15 +126,10 @@ class fake_slack final {
     const std::lock_guard<std::mutex> lock{mutex_};
     return rate_limited_;
   }
-  /// Every request received, answered or not, in order.
-  std::vector<recording_server::request> requests() const { return server_.requests(); }
   /// Waits until at least `count` messages were accepted; false on timeout.
   bool wait_for_messages(std::size_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mutex_};
-    return changed_.wait_for(lock, timeout, [&] { return messages_.size() >= count; });
+    return wait_until(timeout, [&] { return messages_.size() >= count; });
   }
-  /// The server underneath, e.g. to script replies.
-  recording_server& server() { return server_; }
 
  private:
   static constexpr std::size_t kMaxBlocks = 50;
@@ -255,15 +245,12 @@ class fake_slack final {
   }
 
   const fake_slack_options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<message> messages_;
   std::map<std::string, clock::time_point> last_accepted_;
   std::set<std::string> revoked_;
   std::set<std::string> archived_;
   std::deque<reply> failures_;
   std::size_t rate_limited_ = 0;
-  recording_server server_;  // last: it stops, and its threads end, before the state goes
 };
 
 }  // namespace warden::testing

@@ -49,7 +49,7 @@
 
 #include "fake_json.hpp"
 #include "fault_queue.hpp"
-#include "recording_server.hpp"
+#include "recording_fake.hpp"
 
 namespace warden::testing {
 
@@ -60,7 +60,7 @@ struct fake_youtrack_options {
   int port = 0;  ///< 0: a port the system picks; else this one (a restarted tracker).
 };
 
-class fake_youtrack final {
+class fake_youtrack final : public recording_fake {
  public:
   using reply = recording_server::reply;
 
@@ -86,17 +86,11 @@ class fake_youtrack final {
   };
 
   explicit fake_youtrack(fake_youtrack_options options = {})
-      : options_(std::move(options)), server_{options_.port} {
-    server_.set_handler([this](const recording_server::request& in) { return handle(in); });
+      : recording_fake{options.port}, options_(std::move(options)) {
+    serve([this](const recording_server::request& in) { return handle(in); });
   }
+  ~fake_youtrack() { stop_serving(); }  // before the state goes
 
-  fake_youtrack(const fake_youtrack&) = delete;
-  fake_youtrack& operator=(const fake_youtrack&) = delete;
-
-  /// The port it listens on; -1 when it could not.
-  int port() const { return server_.port(); }
-  /// "http://127.0.0.1:<port>": the tracker's `url`.
-  std::string base_url() const { return server_.base_url(); }
   /// The token it accepts.
   const std::string& token() const { return options_.token; }
 
@@ -145,15 +139,10 @@ class fake_youtrack final {
     const std::lock_guard<std::mutex> lock{mutex_};
     return commands_;
   }
-  /// Every request received, answered or not, in order.
-  std::vector<recording_server::request> requests() const { return server_.requests(); }
   /// Waits until at least `count` issues exist; false on timeout.
   bool wait_for_issues(std::size_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mutex_};
-    return changed_.wait_for(lock, timeout, [&] { return issues_.size() >= count; });
+    return wait_until(timeout, [&] { return issues_.size() >= count; });
   }
-  /// The server underneath, e.g. to script replies or wait for requests.
-  recording_server& server() { return server_; }
 
  private:
   using json_writer = fake_json::writer;
@@ -420,14 +409,11 @@ class fake_youtrack final {
   }
 
   const fake_youtrack_options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<project> projects_;
   std::vector<issue> issues_;
   std::vector<command> commands_;
   int comments_ = 0;
-  fault_queue faults_;       // failures and the hang of the next create
-  recording_server server_;  // last: it stops, and its threads end, before the state goes
+  fault_queue faults_;  // failures and the hang of the next create
 };
 
 }  // namespace warden::testing

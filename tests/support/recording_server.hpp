@@ -93,7 +93,13 @@ class recording_server final {
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds{1});
   }
 
-  ~recording_server() {
+  ~recording_server() { stop(); }
+
+  recording_server(const recording_server&) = delete;
+  recording_server& operator=(const recording_server&) = delete;
+
+  /// Stops listening and waits for the requests in flight; again does nothing.
+  void stop() {
     {
       const std::lock_guard<std::mutex> lock{mutex_};
       stopping_ = true;
@@ -102,9 +108,6 @@ class recording_server final {
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
-
-  recording_server(const recording_server&) = delete;
-  recording_server& operator=(const recording_server&) = delete;
 
   /// The port the server listens on; -1 when binding failed.
   int port() const { return port_; }
