@@ -1,13 +1,15 @@
-// Uses the ownership targets: scopes, the throw hook and the rules engine (sdk_main.cpp
-// uses warden::sdk).
+// Uses the ownership targets: scopes, the throw hook and, when WARDEN_CONSUMER_RULES is
+// 1, the rules engine (sdk_main.cpp uses warden::sdk).
 #include <iostream>
 #include <stdexcept>
 #include <string_view>
 
 #include <warden/ownership.hpp>
 #include <warden/ownership/coverage.hpp>
-#include <warden/ownership/rules.hpp>
 #include <warden/ownership/throw_hook.hpp>
+#if WARDEN_CONSUMER_RULES
+#include <warden/ownership/rules.hpp>
+#endif
 
 WARDEN_MODULE_OWNER("consumers", "backend");
 
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+#if WARDEN_CONSUMER_RULES
   auto parsed = warden::ownership_rules::parse("path:src/** team=consumers function=backend");
   warden::rule_subject frame;
   frame.path = "src/main.cpp";
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     std::cerr << "rules did not match\n";
     return 1;
   }
+#endif
   std::cout << "consumer ok\n";
   return 0;
 }
