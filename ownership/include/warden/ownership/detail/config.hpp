@@ -24,9 +24,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 /// TLS model of the current-owner slot. initial-exec keeps the access a single
-/// %fs-relative load even when the slot lives in a shared library (about 2 ns cheaper
-/// than the default global-dynamic model). Define it empty before including Warden if a
-/// library using it must be dlopen()ed into processes with no static TLS to spare.
+/// %fs-relative load even when the slot lives in a shared library: a scope there costs
+/// 2.7 ns instead of 6.3 ns with the default global-dynamic model (docs/BENCHMARKS.md).
+/// Define it empty before including Warden if a library using it must be dlopen()ed
+/// into processes with no static TLS to spare.
 #ifndef WARDEN_OWNERSHIP_TLS_MODEL
 #define WARDEN_OWNERSHIP_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #endif
