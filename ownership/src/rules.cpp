@@ -149,11 +149,27 @@ std::string read_token(std::string_view line, std::size_t& pos, std::string& tok
   return {};
 }
 
-bool has_control_character(std::string_view text) noexcept {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') return true;
+// The offset of the first control character (other than a tab) in `text`, or npos.
+std::size_t find_control_character(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) < 0x20 && text[i] != '\t') return i;
   }
-  return false;
+  return std::string_view::npos;
+}
+
+// The offset in `line` of the character at `offset` in the token read_token() read from
+// `token_start`: a quoted token starts one later, and each \" or \\ in it is one
+// character of the token but two of the line.
+std::size_t line_offset_of(std::string_view line, std::size_t token_start,
+                           std::size_t offset) noexcept {
+  if (token_start >= line.size() || line[token_start] != '"') return token_start + offset;
+  std::size_t i = token_start + 1;
+  for (std::size_t decoded = 0; decoded < offset && i < line.size(); ++decoded) {
+    const bool escape =
+        line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\');
+    i += escape ? 2 : 1;
+  }
+  return i;
 }
 
 // One parsed rule.
@@ -271,13 +287,30 @@ std::pair<std::string, std::size_t> parse_fields(std::string_view line, std::siz
       return {error, value_column};
     }
     if (value.empty()) return {"'" + key + "' has an empty value", value_column};
-    if (has_control_character(value)) return {"control character in value", value_column};
+    if (const std::size_t control =
+            find_control_character(line.substr(value_column, pos - value_column));
+        control != std::string_view::npos) {
+      return {"control character in value", value_column + control};
+    }
     *slot = value;
   }
 }
 
-// Compiles the matcher's pattern into `parsed`. Returns an error message (empty if none).
-std::string compile_pattern(std::string_view pattern, const rule_limits& limits, rule& parsed) {
+// Where in a regular expression RE2's error is: RE2 names the offending fragment
+// (error_arg), which is found in the pattern; 0 (the pattern's start) when it names none
+// or the whole pattern, as for a missing parenthesis.
+std::size_t regex_error_offset(std::string_view pattern, const RE2& compiled) {
+  if (compiled.error_code() == RE2::ErrorTrailingBackslash) return pattern.size() - 1;
+  const std::string& fragment = compiled.error_arg();
+  if (fragment.empty()) return 0;
+  const std::size_t found = pattern.find(fragment);
+  return found == std::string_view::npos ? 0 : found;
+}
+
+// Compiles the matcher's pattern into `parsed`. Returns an error message (empty if none)
+// and the offset in the pattern it concerns.
+std::pair<std::string, std::size_t> compile_pattern(std::string_view pattern,
+                                                    const rule_limits& limits, rule& parsed) {
   if (parsed.kind == match_kind::prefix) {
     parsed.prefix = pattern;
     return {};
@@ -289,9 +322,10 @@ std::string compile_pattern(std::string_view pattern, const rule_limits& limits,
       parsed.kind == match_kind::glob ? glob_to_regex(parsed.field, pattern) : std::string{pattern};
   parsed.pattern = std::make_unique<RE2>(parsed.expression, options);
   if (!parsed.pattern->ok()) {
-    return "invalid " +
-           std::string{parsed.kind == match_kind::glob ? "glob" : "regular expression"} + ": " +
-           parsed.pattern->error();
+    // A glob's error concerns its translation, not what was written: point at its start.
+    if (parsed.kind == match_kind::glob) return {"invalid glob: " + parsed.pattern->error(), 0};
+    return {"invalid regular expression: " + parsed.pattern->error(),
+            regex_error_offset(pattern, *parsed.pattern)};
   }
   if (parsed.field == subject_field::url && parsed.kind == match_kind::glob) {
     parsed.match_url_path = pattern.front() == '/';
@@ -302,7 +336,9 @@ std::string compile_pattern(std::string_view pattern, const rule_limits& limits,
                  : group_name == "product"  ? &parsed.product_group
                                             : nullptr;
     if (group == nullptr) {
-      return "unknown capture group '" + group_name + "' (use team, function or product)";
+      const std::size_t found = pattern.find("(?P<" + group_name + ">");
+      return {"unknown capture group '" + group_name + "' (use team, function or product)",
+              found == std::string_view::npos ? 0 : found};
     }
     *group = index;
   }
@@ -345,8 +381,8 @@ std::pair<std::string, std::size_t> parse_rule(std::string_view line, std::size_
     return {"pattern longer than " + std::to_string(limits.max_pattern_bytes) + " bytes",
             pattern_column};
   }
-  if (std::string error = compile_pattern(pattern, limits, parsed); !error.empty()) {
-    return {error, pattern_column};
+  if (auto [error, offset] = compile_pattern(pattern, limits, parsed); !error.empty()) {
+    return {std::move(error), line_offset_of(line, pattern_column, offset)};
   }
   if (auto error = parse_fields(line, pos, parsed); !error.first.empty()) return error;
   if (parsed.fixed.team.empty() && parsed.team_group < 0) {
@@ -461,9 +497,10 @@ ownership_rules::parse_result ownership_rules::parse(std::string_view text,
     rule current;
     current.line = line_number;
     auto [message, column] = parse_rule(line, pos, limits, current);
-    if (message.empty() && has_control_character(line)) {
+    if (const std::size_t control = find_control_character(line);
+        message.empty() && control != std::string_view::npos) {
       message = "control character in rule";
-      column = pos;
+      column = control;
     }
     if (!message.empty()) {
       if (result.errors.size() == limits.max_errors) {

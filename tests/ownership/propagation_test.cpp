@@ -1,5 +1,8 @@
 // Carrying owners across threads: tokens, bind_owner, and the thread-pool adaptor.
-// Runs under ThreadSanitizer in the test command.
+// Runs under ThreadSanitizer in the test command. Built with the scope-order check
+// whatever the build type: the pool's scope reports an owner a task left behind.
+#define WARDEN_OWNERSHIP_CHECKS 1
+
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -134,4 +137,37 @@ TEST_CASE("the thread-pool adaptor carries owners and uncaptured tasks run unown
   CHECK(search == 10);
   CHECK(orders == 10);
   CHECK(raw == 20);
+}
+
+namespace {
+
+std::atomic<int> left_behind_reports{0};
+std::atomic<const warden::owner*> left_behind_owner{nullptr};
+
+void record_left_behind(const warden::owner* ending, const warden::owner* current) noexcept {
+  if (ending == nullptr) left_behind_owner = current;  // the pool's unowned scope
+  ++left_behind_reports;
+}
+
+}  // namespace
+
+TEST_CASE("a raw task after one that left its owner on the pooled thread still runs unowned") {
+  left_behind_reports = 0;
+  warden::set_scope_order_handler(&record_left_behind);
+  std::promise<const warden::owner*> seen_by_next_task;
+  {
+    example::thread_pool pool{1};  // one worker: both tasks run on the same thread
+    pool.post([] {
+      // A task that leaves an owner installed when it returns, as one that ended its
+      // scopes out of order would: here it writes the thread's slot directly.
+      warden::detail::current_owner_slot = &kSearch;
+    });
+    pool.post([&] { seen_by_next_task.set_value(warden::try_current_owner()); });
+  }
+  warden::set_scope_order_handler(nullptr);
+  // Fails if the pool does not run each task in its own unowned scope.
+  CHECK(seen_by_next_task.get_future().get() == nullptr);
+  // The pool's scope found the owner left behind when the leaking task returned.
+  CHECK(left_behind_reports.load() == 1);
+  CHECK(left_behind_owner.load() == &kSearch);
 }

@@ -1,10 +1,18 @@
-// Scopes: nesting, restoring, unwinding, fallback and the observer hook.
+// Scopes: nesting, restoring, unwinding, fallback, the observer hook and the check for
+// scopes ended out of order. Built with checks whatever the build type, so any scope
+// below that ended out of order would abort the test (the default handler); the rest of
+// the program is built without them in release builds, which mixing must survive.
+#define WARDEN_OWNERSHIP_CHECKS 1
+
 #include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
 #include <warden/ownership.hpp>
+
+#include "scope_checks_off.hpp"
 
 namespace {
 
@@ -114,17 +122,70 @@ TEST_CASE("scopes entered in a handler and rethrown unwind correctly") {
   CHECK(caught_outer);
 }
 
-TEST_CASE("a scope ended out of order restores what was current when it began") {
-  // Ends last, so the thread is clean again whatever the scopes below leave behind.
-  const warden::owner_scope base{warden::owner_token{}};
-  std::optional<warden::owner_scope> first;
-  std::optional<warden::owner_scope> second;
-  first.emplace(kOuter);
-  second.emplace(kMiddle);
-  first.reset();  // ends before the scope entered after it
+namespace {
+
+// (ending, current) of each scope reported by the scope-order check.
+std::vector<std::pair<const warden::owner*, const warden::owner*>> out_of_order_ends;
+
+void record_out_of_order(const warden::owner* ending, const warden::owner* current) noexcept {
+  out_of_order_ends.emplace_back(ending, current);
+}
+
+}  // namespace
+
+// A checked scope also remembers what it entered (scope_checks_off.cpp: an unchecked one
+// holds one pointer).
+static_assert(sizeof(warden::owner_scope) == 2 * sizeof(void*));
+
+TEST_CASE("a scope ended out of order restores what was current when it began, and is reported") {
+  // The chosen semantics: every scope restores exactly what was current when it began,
+  // the guarantee RAII nesting relies on. Scopes held in std::optional can be ended
+  // early; then the scope entered after it restores an owner whose scope is gone.
+  out_of_order_ends.clear();
+  warden::set_scope_order_handler(&record_out_of_order);
+  {
+    const warden::owner_scope base{warden::owner_token{}};
+    std::optional<warden::owner_scope> first;
+    std::optional<warden::owner_scope> second;
+    first.emplace(kOuter);
+    second.emplace(kMiddle);
+    first.reset();                                  // ends while `second` is the innermost
+    CHECK(warden::try_current_owner() == nullptr);  // what was current when `first` began
+    REQUIRE(out_of_order_ends.size() == 1);
+    CHECK(out_of_order_ends[0].first == &kOuter);
+    CHECK(out_of_order_ends[0].second == &kMiddle);
+
+    second.reset();
+    CHECK(&warden::current_owner() == &kOuter);  // stale: current when `second` began
+    REQUIRE(out_of_order_ends.size() == 2);
+    CHECK(out_of_order_ends[1].first == &kMiddle);
+    CHECK(out_of_order_ends[1].second == nullptr);
+  }  // `base` finds the stale owner, is reported too, and cleans the thread
+  REQUIRE(out_of_order_ends.size() == 3);
+  CHECK(out_of_order_ends[2].first == nullptr);
+  CHECK(out_of_order_ends[2].second == &kOuter);
   CHECK(warden::try_current_owner() == nullptr);
-  second.reset();
-  CHECK(&warden::current_owner() == &kOuter);  // what was current when `second` began
+
+  // Scopes ending innermost first are never reported, also when unwinding.
+  try {
+    const warden::owner_scope outer{kOuter};
+    call_through_middle();
+  } catch (const std::runtime_error&) {
+  }
+  CHECK(out_of_order_ends.size() == 3);
+  warden::set_scope_order_handler(nullptr);
+}
+
+TEST_CASE("without checks the same out-of-order ends restore the same owners, unreported") {
+  out_of_order_ends.clear();
+  warden::set_scope_order_handler(&record_out_of_order);
+  const scope_checks_off::out_of_order_result seen = scope_checks_off::end_scopes_out_of_order();
+  warden::set_scope_order_handler(nullptr);
+  CHECK(seen.after_first == nullptr);
+  CHECK(seen.after_second != nullptr);  // the stale owner of the scope that ended first
+  CHECK(seen.after_second == seen.first_entered);
+  CHECK(warden::try_current_owner() == nullptr);
+  CHECK(out_of_order_ends.empty());
 }
 
 TEST_CASE("an empty token makes a block explicitly unowned") {

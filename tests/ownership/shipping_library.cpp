@@ -12,6 +12,12 @@ void dispatch_failing(int depth) {
   throw std::runtime_error("no courier available");
 }
 
+void dispatch_failing_owned(int depth) {
+  WARDEN_OWNED();
+  if (depth > 0) dispatch_failing_owned(depth - 1);
+  throw warden::owned<std::runtime_error>("no courier for this parcel");
+}
+
 void dispatch_throwing_int() {
   WARDEN_ENDPOINT("POST /dispatch");
   throw 42;

@@ -1,5 +1,6 @@
 // A shared library built with -fvisibility=hidden: a module boundary for throw-site
-// tests and for the process-wide state that must stay one object across libraries.
+// tests (with the throw hook and without it) and for the process-wide state that must
+// stay one object across libraries.
 #pragma once
 
 #include <warden/ownership.hpp>
@@ -11,6 +12,10 @@ namespace shipping {
 /// Throws a plain std::runtime_error (no owned_exception base) `depth` frames deep
 /// inside the shipping module.
 [[noreturn]] SHIPPING_API void dispatch_failing(int depth);
+
+/// Throws warden::owned<std::runtime_error> `depth` frames deep inside the shipping
+/// module: its owner travels with the object, with or without the throw hook.
+[[noreturn]] SHIPPING_API void dispatch_failing_owned(int depth);
 
 /// Throws an int from inside the shipping module.
 [[noreturn]] SHIPPING_API void dispatch_throwing_int();

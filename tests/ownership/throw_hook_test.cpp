@@ -1,8 +1,10 @@
 // Throw-site owners for any thrown type through the __cxa_throw hook, across a shared
 // library boundary and across threads.
 #include <atomic>
+#include <cstddef>
 #include <future>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <typeinfo>
 #include <vector>
@@ -45,6 +47,17 @@ void rethrow_through_frames(int depth) {
   }
 }
 
+// Each lets the C++ library throw: the throw runs inside libstdc++.so, not in our code.
+[[gnu::noinline]] int stock_at(const std::vector<int>& stock, std::size_t index) {
+  WARDEN_ENDPOINT("GET /stock", warden::team("inventory"));
+  return stock.at(index);
+}
+
+[[gnu::noinline]] int parse_quantity(const std::string& text) {
+  WARDEN_ENDPOINT("POST /quantity", warden::team("orders"));
+  return std::stoi(text);
+}
+
 }  // namespace
 
 TEST_CASE("the hook is installed when linked") { CHECK(warden::throw_hook_installed()); }
@@ -84,6 +97,35 @@ TEST_CASE("a plain std::exception thrown in a shared library names the library's
     CHECK(thrower->site().name == "dispatch_failing");
   }
   CHECK(caught);
+}
+
+TEST_CASE("throws from inside the C++ library name the owner of the code that called it") {
+  WARDEN_OWNED();
+  const std::vector<int> stock{1, 2, 3};
+  bool caught_range = false;
+  try {
+    static_cast<void>(stock_at(stock, 3));
+  } catch (const std::out_of_range&) {
+    caught_range = true;
+    CHECK(warden::current_owner().team() == "storefront");
+    const warden::owner* thrower = warden::current_exception_owner();
+    REQUIRE(thrower != nullptr);
+    CHECK(thrower->team() == "inventory");
+    CHECK(thrower->site().name == "GET /stock");
+  }
+  CHECK(caught_range);
+
+  bool caught_argument = false;
+  try {
+    static_cast<void>(parse_quantity("x"));
+  } catch (const std::invalid_argument&) {
+    caught_argument = true;
+    const warden::owner* thrower = warden::current_exception_owner();
+    REQUIRE(thrower != nullptr);
+    CHECK(thrower->team() == "orders");
+    CHECK(thrower->site().name == "POST /quantity");
+  }
+  CHECK(caught_argument);
 }
 
 TEST_CASE("non-class exceptions are recorded too") {

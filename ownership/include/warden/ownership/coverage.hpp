@@ -28,17 +28,17 @@ WARDEN_DETAIL_BEGIN_NAMESPACE
 
 /// One declared site: a module default, a function entering it, or an endpoint.
 struct coverage_site {
-  owner_kind kind;
-  source_site site;
-  std::string_view team;
-  std::string_view function;
-  std::string_view product;
-  bool ran;  ///< For functions and endpoints: the scope was entered at least once.
+  owner_kind kind;            ///< Module default, function (WARDEN_OWNED) or endpoint.
+  source_site site;           ///< Where the macro is: file, line and name.
+  std::string_view team;      ///< Empty for an endpoint without a team (a problem).
+  std::string_view function;  ///< Empty for an endpoint without a function (a problem).
+  std::string_view product;   ///< Empty when the owner is not product-specific.
+  bool ran;                   ///< For functions and endpoints: the scope was entered at least once.
 };
 
 /// One WARDEN_EXPECT_OWNED() probe.
 struct coverage_probe {
-  source_site site;
+  source_site site;  ///< Where the probe is, named after its enclosing function.
   bool ran_unowned;  ///< The probe ran while no owner was active.
 };
 

@@ -30,6 +30,8 @@ WARDEN_DETAIL_BEGIN_NAMESPACE
 /// when the exception is constructed, i.e. at the throw site.
 class owned_exception {
  public:
+  /// Records the owner active on this thread now: construct the exception where it is
+  /// thrown (`throw` expression), not ahead of time in another scope.
   owned_exception() noexcept : thrown_owner_(try_current_owner()) {}
 
   /// The owner active when the exception was made; nullptr if none was.

@@ -46,8 +46,8 @@ enum class owner_kind : unsigned char {
 struct owner_field {
   /// Which field the value replaces.
   enum class slot : unsigned char { team, function, product };
-  slot which;
-  std::string_view value;
+  slot which;              ///< The field of the module default to replace.
+  std::string_view value;  ///< Its new value; a literal, as descriptors keep only views.
 };
 
 /// Overrides the owning team, e.g. `WARDEN_ENDPOINT("POST /refunds", warden::team("refunds"))`.

@@ -43,9 +43,9 @@ namespace warden {
 
 /// An owner produced by a rule; fields not given are empty.
 struct rule_owner {
-  std::string team;
-  std::string function;
-  std::string product;
+  std::string team;      ///< Never empty in a match: a rule must yield a team.
+  std::string function;  ///< e.g. "backend"; empty when the rule gives none.
+  std::string product;   ///< Empty when the rule gives none.
 };
 
 /// What rules are matched against: one stack frame (path, symbol, module), a request
@@ -60,15 +60,15 @@ struct rule_subject {
 
 /// The winning rule's owner and its line in the rules text.
 struct rule_match {
-  rule_owner owner;
-  int line = 0;
+  rule_owner owner;  ///< From the rule's fields and named groups.
+  int line = 0;      ///< 1-based line of the rule, to show why this owner was chosen.
 };
 
 /// A problem in the rules text, with a 1-based line and column (in bytes).
 struct rule_error {
-  int line = 0;
-  int column = 0;
-  std::string message;
+  int line = 0;         ///< 1-based line in the rules text.
+  int column = 0;       ///< 1-based byte column of the offending character.
+  std::string message;  ///< What is wrong, e.g. "unknown key 'owner' (use team, ...)".
 
   /// "line:column: message", the form editors jump to.
   std::string to_string() const;

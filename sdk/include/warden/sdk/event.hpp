@@ -54,28 +54,30 @@ struct exception_value {
 
 /// Something that happened before an event, kept in a bounded ring and sent with it.
 struct breadcrumb {
+  /// When it happened; set when the breadcrumb is made.
   std::chrono::system_clock::time_point timestamp = std::chrono::system_clock::now();
-  std::string type = "default";  ///< "default", "http", "navigation", "query", ...
-  std::string category;          ///< e.g. "db", "auth".
-  std::string message;
-  warden::level level = warden::level::info;
-  std::map<std::string, std::string> data;
+  std::string type = "default";               ///< "default", "http", "navigation", "query", ...
+  std::string category;                       ///< e.g. "db", "auth".
+  std::string message;                        ///< What happened, for people.
+  warden::level level = warden::level::info;  ///< How important it was.
+  std::map<std::string, std::string> data;    ///< Details by key, e.g. "url", "status_code".
 };
 
 /// The user an event affected.
 struct user_info {
-  std::string id;
-  std::string email;
-  std::string username;
-  std::string ip_address;
+  std::string id;          ///< The application's own user id.
+  std::string email;       ///< Contact address, if the application may send it.
+  std::string username;    ///< Display or login name.
+  std::string ip_address;  ///< The user's address as the application saw it.
 };
 
 /// One error, message or crash. Fields left empty are not sent.
 struct event {
   std::string event_id;  ///< 32 hex digits; filled in by capture when empty.
+  /// When the event happened; set when the event is made.
   std::chrono::system_clock::time_point timestamp = std::chrono::system_clock::now();
-  warden::level level = warden::level::error;
-  std::string logger;
+  warden::level level = warden::level::error;  ///< Severity; a scope's level overrides it.
+  std::string logger;                          ///< Name of the logger that produced it.
 
   std::string message;                      ///< The formatted message.
   std::string message_template;             ///< The format string, kept for grouping.
@@ -89,14 +91,14 @@ struct event {
   /// Structured contexts by name ("os", "runtime", "device", "trace", ...), each a flat
   /// set of string fields.
   std::map<std::string, std::map<std::string, std::string>> contexts;
-  std::optional<user_info> user;
+  std::optional<user_info> user;         ///< The affected user; else the scopes' user.
   std::vector<std::string> fingerprint;  ///< Overrides grouping; "{{ default }}" allowed.
   std::vector<breadcrumb> breadcrumbs;   ///< Oldest first.
 
-  std::string release;
-  std::string environment;
-  std::string dist;
-  std::string server_name;
+  std::string release;      ///< Version of the application; empty: options.release.
+  std::string environment;  ///< e.g. "production"; empty: options.environment.
+  std::string dist;         ///< Build variant of the release; empty: options.dist.
+  std::string server_name;  ///< Host the event came from; empty: options (host name).
   std::string transaction;  ///< Name of the operation the event happened in.
 };
 

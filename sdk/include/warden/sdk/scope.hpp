@@ -34,6 +34,7 @@ class scope {
  public:
   /// Adds or replaces a tag (indexed and searchable in the sink).
   void set_tag(std::string key, std::string value) { tags_[std::move(key)] = std::move(value); }
+  /// Removes a tag set earlier on this scope; a tag of another scope layer stays.
   void remove_tag(const std::string& key) { tags_.erase(key); }
   /// Adds or replaces an extra (additional data, not indexed).
   void set_extra(std::string key, std::string value) { extra_[std::move(key)] = std::move(value); }

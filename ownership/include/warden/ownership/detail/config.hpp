@@ -9,11 +9,25 @@
 #define WARDEN_OWNERSHIP_ENABLED 1
 #endif
 
+/// Set to 1 to check, when a scope ends, that it is the innermost one: the current-owner
+/// slot must still hold the owner the scope entered. A scope that ends out of order calls
+/// the scope-order handler (scope.hpp). Defaults to on unless NDEBUG is defined, like
+/// assert(); off, a scope holds one pointer and checks nothing, so release builds pay
+/// nothing. Files built with and without checks may be linked into one program.
+#ifndef WARDEN_OWNERSHIP_CHECKS
+#ifdef NDEBUG
+#define WARDEN_OWNERSHIP_CHECKS 0
+#else
+#define WARDEN_OWNERSHIP_CHECKS 1
+#endif
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 /// TLS model of the current-owner slot. initial-exec keeps the access a single
-/// %fs-relative load even when the slot lives in a shared library (about 2 ns cheaper
-/// than the default global-dynamic model). Define it empty before including Warden if a
-/// library using it must be dlopen()ed into processes with no static TLS to spare.
+/// %fs-relative load even when the slot lives in a shared library: a scope there costs
+/// 2.7 ns instead of 6.3 ns with the default global-dynamic model (docs/BENCHMARKS.md).
+/// Define it empty before including Warden if a library using it must be dlopen()ed
+/// into processes with no static TLS to spare.
 #ifndef WARDEN_OWNERSHIP_TLS_MODEL
 #define WARDEN_OWNERSHIP_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #endif
@@ -51,6 +65,18 @@
 #define WARDEN_DETAIL_END_NAMESPACE \
   }                                 \
   }
+
+// A checked owner_scope holds one pointer more than an unchecked one, so it gets its own
+// name (warden::enabled_v1::checked_v1::owner_scope): a file built without checks never
+// runs a checked scope's constructor on its smaller storage. Only the scope is inside;
+// the slot, the registry and the handlers stay one object for both kinds of file.
+#if WARDEN_OWNERSHIP_ENABLED && WARDEN_OWNERSHIP_CHECKS
+#define WARDEN_DETAIL_BEGIN_SCOPE_NAMESPACE inline namespace checked_v1 {
+#define WARDEN_DETAIL_END_SCOPE_NAMESPACE }
+#else
+#define WARDEN_DETAIL_BEGIN_SCOPE_NAMESPACE
+#define WARDEN_DETAIL_END_SCOPE_NAMESPACE
+#endif
 
 #define WARDEN_DETAIL_CONCAT_IMPL(a, b) a##b
 #define WARDEN_DETAIL_CONCAT(a, b) WARDEN_DETAIL_CONCAT_IMPL(a, b)
