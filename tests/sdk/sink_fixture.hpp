@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -122,13 +123,22 @@ inline bool has_frame(const rapidjson::Value& exception, const std::string& func
 }
 
 /// An empty directory of the system's temporary directory, named after `name` and this
-/// process (test programs may run side by side).
-inline std::filesystem::path fresh_directory(const std::string& name) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("warden-test-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(path);
-  std::filesystem::create_directories(path);
-  return path;
-}
+/// process (test programs may run side by side); removed with everything in it when the
+/// object goes. It is the directory's path.
+class fresh_directory final : public std::filesystem::path {
+ public:
+  explicit fresh_directory(const std::string& name)
+      : std::filesystem::path(std::filesystem::temp_directory_path() /
+                              ("warden-test-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(*this);
+    std::filesystem::create_directories(*this);
+  }
+  ~fresh_directory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(*this, ignored);
+  }
+  fresh_directory(const fresh_directory&) = delete;
+  fresh_directory& operator=(const fresh_directory&) = delete;
+};
 
 }  // namespace warden::testing
