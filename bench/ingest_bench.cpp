@@ -29,11 +29,12 @@
 
 namespace {
 
-using warden::sink::event_record;
 using warden::bench::envelope_size;
+using warden::sink::event_record;
 
 constexpr std::size_t kGroups = 1000;
-constexpr std::size_t kPrepared = 4096;  // distinct bodies, each with its own event id
+constexpr std::size_t kPrepared = 4096;  // distinct 4.4 kB bodies, each with its own event id
+constexpr std::size_t kPreparedLarge = kGroups;  // one per group: 50 MB
 
 const warden::sink::project_config& bench_project() {
   static const warden::sink::project_config project = [] {
@@ -51,8 +52,8 @@ const std::vector<std::string>& bodies(envelope_size size) {
   std::vector<std::string>& made = size == envelope_size::typical ? typical : large;
   if (made.empty()) {
     warden::bench::sink_envelopes envelopes{kGroups, size};
-    made.resize(kPrepared);
-    for (std::size_t i = 0; i < kPrepared; ++i) envelopes.make(i, made[i]);
+    made.resize(size == envelope_size::typical ? kPrepared : kPreparedLarge);
+    for (std::size_t i = 0; i < made.size(); ++i) envelopes.make(i, made[i]);
   }
   return made;
 }
