@@ -108,14 +108,14 @@ struct store_fixture {
   std::vector<event_record> records;
   double cpu_before = 0;
 };
-store_fixture* shared_store = nullptr;
+std::unique_ptr<store_fixture> shared_store;
 std::atomic<std::uint64_t> next_event_id{1};  // ids no other write used
 
 // Informational: the store's ceiling and its CPU per event (the process's, so the
 // waiting threads' wake-ups count too), without HTTP, parsing or a load generator.
 void BM_store_writes(benchmark::State& state, bool durable) {
   if (state.thread_index() == 0) {
-    shared_store = new store_fixture;
+    shared_store = std::make_unique<store_fixture>();
     warden::sink::store_options options;
     options.path = shared_store->directory.path() + "/bench.db";
     options.durable = durable;
@@ -142,8 +142,7 @@ void BM_store_writes(benchmark::State& state, bool durable) {
     const double events = static_cast<double>(state.iterations()) * static_cast<double>(threads);
     state.counters["cpu_us_per_event"] =
         (process_cpu_seconds() - shared_store->cpu_before) * 1e6 / events;
-    delete shared_store;
-    shared_store = nullptr;
+    shared_store.reset();
   }
 }
 BENCHMARK_CAPTURE(BM_store_writes, durable, true)->Threads(64)->UseRealTime();
