@@ -298,6 +298,8 @@ TEST_CASE("limits positive, storage at least 1, spike_factor at least 0") {
       {"limits: {max_items: 0}\n", "c.yaml:1:21: limits.max_items must be at least 1, got '0'"},
       {"limits: {max_json_depth: 0}\n",
        "c.yaml:1:26: limits.max_json_depth must be at least 1, got '0'"},
+      {"limits: {max_json_depth: 1001}\n",
+       "c.yaml:1:26: limits.max_json_depth is too large: '1001' (at most 1000)"},
       {"limits: {max_connections: 0}\n",
        "c.yaml:1:27: limits.max_connections must be at least 1, got '0'"},
       {"storage: {durable: true}\nlimits:\n  max_connections: -4\n",

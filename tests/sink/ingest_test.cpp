@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <brotli/encode.h>
+#include <fmt/format.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -30,6 +32,7 @@ using warden::sink::decode_body;
 using warden::sink::envelope_limits;
 using warden::sink::http_status;
 using warden::sink::json_limits;
+using warden::sink::kMaxJsonDepth;
 using warden::sink::normalize_event_id;
 using warden::sink::parse_envelope;
 using warden::sink::parse_json;
@@ -353,17 +356,27 @@ TEST_CASE("invalid UTF-8 is 400") {
   CHECK(status_of(parse_json(R"(["\ud800"])")) == 400);  // a lone surrogate escape
 }
 
-TEST_CASE("a 100k-deep nesting bomb is refused without recursion") {
+TEST_CASE("a 100k-deep nesting bomb is refused at the depth limit") {
   const std::string arrays = std::string(100000, '[') + std::string(100000, ']');
   const auto document = parse_json(arrays);
   CHECK(status_of(document) == 400);
   CHECK(contains(message(document), "nested deeper than the limit of 64"));
-  CHECK(contains(message(document), "at byte 64"));
+  CHECK(contains(message(document), "at byte 65"));
 
   std::string objects;
   for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
   const auto unterminated = parse_json(objects);  // never closed: the limit comes first
   CHECK(contains(message(unterminated), "nested deeper"));
+}
+
+TEST_CASE("no limit lets the recursive parse go deeper than kMaxJsonDepth") {
+  const json_limits unbounded{std::numeric_limits<std::size_t>::max(), 100};
+  const std::string arrays = std::string(100000, '[') + std::string(100000, ']');
+  const auto document = parse_json(arrays, unbounded);
+  CHECK(status_of(document) == 400);
+  CHECK(contains(message(document), fmt::format("the limit of {} arrays", kMaxJsonDepth)));
+  const std::string deepest = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  CHECK(parse_json(deepest, unbounded).ok());
 }
 
 TEST_CASE("the depth limit allows exactly max_depth levels") {

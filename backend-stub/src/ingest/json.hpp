@@ -18,11 +18,16 @@
 
 namespace warden::sink {
 
+/// The deepest nesting json_limits::max_depth may allow: parse_json recurses once per
+/// level (a few hundred bytes of stack each, far below a thread's stack).
+inline constexpr std::size_t kMaxJsonDepth = 1000;
+
 /// What one JSON text may contain.
 struct json_limits {
   /// Arrays and objects nested in each other. Sentry's SDKs trim event data to a depth
   /// of 3 to 10 (JS normalizeDepth 3, Relay's data bag trimming 5); 64 leaves room
   /// for anything real while keeping the document cheap to walk recursively later.
+  /// At most kMaxJsonDepth (a larger value counts as that).
   std::size_t max_depth = 64;
   /// Bytes in one string or key, after unescaping. 1 MiB, the size of a whole event
   /// item (Relay max_event_size): a longer string cannot be part of a valid event.

@@ -5,6 +5,7 @@
 #include "server/config.hpp"
 
 #include "ingest/auth.hpp"
+#include "ingest/json.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -249,7 +250,8 @@ class config_reader final : private yaml_reader {
                     {"max_event_bytes", size_field(limits.max_event_bytes)},
                     {"max_attachment_bytes", size_field(limits.max_attachment_bytes)},
                     {"max_items", count_field<std::size_t>(limits.max_items, 1)},
-                    {"max_json_depth", count_field<std::size_t>(limits.max_json_depth, 1)},
+                    {"max_json_depth",
+                     count_field<std::size_t>(limits.max_json_depth, 1, kMaxJsonDepth)},
                     {"max_string_bytes", size_field(limits.max_string_bytes)},
                     {"max_connections", count_field<std::size_t>(limits.max_connections, 1)},
                 });

@@ -85,7 +85,7 @@ struct limits_config {
   std::size_t max_event_bytes = 1024 * 1024;            ///< One event/transaction/span item (413).
   std::size_t max_attachment_bytes = 20 * 1024 * 1024;  ///< One attachment (413).
   std::size_t max_items = 1000;                         ///< Items in one envelope (413).
-  std::size_t max_json_depth = 64;                      ///< Nesting in any JSON payload (400).
+  std::size_t max_json_depth = 64;                      ///< JSON nesting, 1000 at most (400).
   std::size_t max_string_bytes = 1024 * 1024;           ///< One JSON string (400).
   /// Connections served at once. Each takes a thread for as long as it stays open
   /// (keep-alive included), started when it arrives; more wait until one closes.

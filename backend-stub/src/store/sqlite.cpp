@@ -46,6 +46,16 @@ sqlite_statement& sqlite_statement::bind_blob(int index, std::string_view bytes)
   return *this;
 }
 
+sqlite_statement& sqlite_statement::bind_unowned(int index, std::string_view value) {
+  sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return *this;
+}
+
+sqlite_statement& sqlite_statement::bind_blob_unowned(int index, std::string_view bytes) {
+  sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_STATIC);
+  return *this;
+}
+
 sqlite_statement& sqlite_statement::bind_null(int index) {
   sqlite3_bind_null(statement_, index);
   return *this;

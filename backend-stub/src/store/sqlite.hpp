@@ -51,10 +51,15 @@ class sqlite_statement final {
   sqlite_statement& bind(int index, const char* value) {
     return bind(index, std::string_view{value});
   }
+  /// Binds text that SQLite reads in place instead of copying (a payload of kilobytes):
+  /// `value` must stay unchanged until the statement is reset (run() resets it).
+  sqlite_statement& bind_unowned(int index, std::string_view value);
   /// Binds NULL.
   sqlite_statement& bind_null(int index);
   /// Binds bytes as a BLOB (copied).
   sqlite_statement& bind_blob(int index, std::string_view bytes);
+  /// Binds bytes as a BLOB read in place, under bind_unowned's condition.
+  sqlite_statement& bind_blob_unowned(int index, std::string_view bytes);
   /// Binds `value`, or NULL when it is empty.
   sqlite_statement& bind_optional(int index, const std::optional<std::int64_t>& value);
   sqlite_statement& bind_optional(int index, const std::optional<std::string>& value);

@@ -449,7 +449,7 @@ struct store::statements {
         .bind(7, event.environment)
         .bind(8, event.release)
         .bind(9, event.user_key)
-        .bind(10, event.payload)
+        .bind_unowned(10, event.payload)
         .bind(11, event.owner_source);
     WARDEN_RETURN_IF_ERROR(insert_event->run());
     last_event = db.last_insert_id();
@@ -748,7 +748,7 @@ absl::Status store::write_attachment(attachment_record attachment) {
             .bind(4, owned->content_type)
             .bind(5, owned->attachment_type)
             .bind(6, owned->received_ms)
-            .bind_blob(7, owned->data);
+            .bind_blob_unowned(7, owned->data);
         return writer.insert_attachment->run();
       },
       options_.write_timeout);
