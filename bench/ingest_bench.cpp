@@ -8,7 +8,6 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -101,13 +100,6 @@ double process_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-// splitmix64's finalizer: distinct inputs give distinct, evenly spread outputs.
-std::uint64_t mix(std::uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // Set up by thread 0, shared by the benchmark's threads.
 struct store_fixture {
   warden::testing::temp_directory directory;
@@ -116,7 +108,6 @@ struct store_fixture {
   double cpu_before = 0;
 };
 std::unique_ptr<store_fixture> shared_store;
-std::atomic<std::uint64_t> next_event_id{1};  // ids no other write used
 
 // Informational: the store's ceiling and its CPU per event (the process's, so the
 // waiting threads' wake-ups count too), without HTTP, parsing or a load generator.
@@ -140,9 +131,7 @@ void BM_store_writes(benchmark::State& state, bool durable) {
   std::size_t next = static_cast<std::size_t>(state.thread_index());
   for (auto _ : state) {
     event_record record = shared_store->records[next % kPrepared];
-    // SDKs send random ids (UUID v4): the index on them is written at random places.
-    const std::uint64_t id = next_event_id.fetch_add(1);
-    record.event_id = fmt::format("{:016x}{:016x}", mix(id), mix(~id));
+    record.event_id = warden::bench::fresh_event_id();
     next += threads;
     if (!shared_store->db->write(std::move(record)).ok()) std::abort();
   }

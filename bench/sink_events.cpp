@@ -245,12 +245,32 @@ sink_envelopes::sink_envelopes(std::size_t groups, envelope_size size) {
   }
 }
 
+namespace {
+
+// Writes a fresh event id (fresh_event_id()) into the 32 chars at `out`.
+void write_event_id(char* out) {
+  const std::uint64_t number = next_event_number.fetch_add(1, std::memory_order_relaxed);
+  // splitmix64's finalizer, a bijection: unique ids that spread like random ones.
+  std::uint64_t mixed = number;
+  mixed = (mixed ^ (mixed >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  mixed = (mixed ^ (mixed >> 27)) * 0x94d049bb133111ebULL;
+  mixed ^= mixed >> 31;
+  fmt::format_to_n(out, kEventIdSlot.size(), "{:016x}{:016x}", mixed, process_id_prefix());
+}
+
+}  // namespace
+
+std::string fresh_event_id() {
+  std::string id(kEventIdSlot.size(), '0');
+  write_event_id(id.data());
+  return id;
+}
+
 void sink_envelopes::make(std::size_t group, std::string& out) {
   const envelope_template& envelope = templates_[group % templates_.size()];
   out = envelope.text;
   char digits[40];
-  const std::uint64_t number = next_event_number.fetch_add(1, std::memory_order_relaxed);
-  fmt::format_to_n(digits, sizeof digits, "{:016x}{:016x}", process_id_prefix(), number);
+  write_event_id(digits);
   for (const std::size_t at : envelope.event_id_at) {
     std::memcpy(out.data() + at, digits, kEventIdSlot.size());
   }

@@ -23,6 +23,10 @@ enum class envelope_size {
   large,    ///< About 50 KB: 100 breadcrumbs with data, frames with source context.
 };
 
+/// A new event id as SDKs make them (UUID v4: 32 hex digits that look random, so
+/// that they land anywhere in an index), unique in this process and across processes.
+std::string fresh_event_id();
+
 /// Prebuilt envelopes of `groups` distinct issues; not thread-safe (one load generator).
 class sink_envelopes final {
  public:

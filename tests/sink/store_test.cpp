@@ -522,6 +522,9 @@ TEST_CASE("a retried event is a duplicate even after the cap dropped it, within 
   store_options options = options_in(directory);
   options.max_events_per_issue = 5;
   options.max_recent_event_ids = 50;
+  // Ids go to event_ids in runs: dropped while waiting for theirs, or after it.
+  SUBCASE("ids indexed in long runs") { options.id_index_run = 4096; }
+  SUBCASE("each id indexed at once") { options.id_index_run = 1; }
   auto db = open(options);
   for (int i = 0; i < 20; ++i)
     REQUIRE(db->write(event_of("retry", "id-" + std::to_string(i))).ok());
@@ -535,6 +538,59 @@ TEST_CASE("a retried event is a duplicate even after the cap dropped it, within 
   CHECK_FALSE(db->write(event_of("retry", "id-0"))->duplicate);
   CHECK(db->write(event_of("retry", "id-119"))->duplicate);
   CHECK(issue_of(*db, retried->issue_id).event_count == 121);
+}
+
+TEST_CASE("an event is found by its id, and its retry is a duplicate, before its id is indexed") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.fold_interval = std::chrono::hours{1};  // nothing is indexed while idle
+  options.id_index_run = 1000;
+  auto db = open(options);
+  auto first = db->write(event_of("waiting", "w1"));
+  REQUIRE(first.ok());
+  auto retried = db->write(event_of("waiting", "w1"));
+  REQUIRE(retried.ok());
+  CHECK(retried->duplicate);
+  CHECK(retried->issue_id == first->issue_id);
+  // A read indexes what waits first.
+  auto found = db->event(1, "w1");
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->issue_id == first->issue_id);
+  CHECK(db->write(event_of("waiting", "w1"))->duplicate);
+  CHECK(issue_of(*db, first->issue_id).event_count == 1);
+}
+
+TEST_CASE("ids not indexed when the process died are indexed when the store opens") {
+  temp_directory directory;
+  store_options options = options_in(directory);
+  options.fold_interval = std::chrono::hours{1};
+  options.id_index_run = 1000;
+  const std::string copy = directory.path() + "/copy.db";
+  std::int64_t issue_id = 0;
+  {
+    auto db = open(options);
+    for (int i = 0; i < 10; ++i) {
+      auto stored = db->write(event_of("died", "d" + std::to_string(i)));
+      REQUIRE(stored.ok());
+      issue_id = stored->issue_id;
+    }
+    // The files as a kill -9 leaves them: committed, the ids and counts not written yet.
+    for (const char* suffix : {"", "-wal"}) {
+      std::filesystem::copy_file(options.path + suffix, copy + suffix);
+    }
+  }
+  options.path = copy;
+  auto db = open(options);
+  for (int i = 0; i < 10; ++i) {
+    auto retried = db->write(event_of("died", "d" + std::to_string(i)));
+    REQUIRE(retried.ok());
+    CHECK(retried->duplicate);
+  }
+  CHECK(issue_of(*db, issue_id).event_count == 10);
+  auto raw = warden::sink::sqlite_db::open(copy);
+  REQUIRE(raw.ok());
+  CHECK((*raw)->query_int("SELECT count(*) FROM event_ids").value() == 10);
 }
 
 TEST_CASE("attachments are stored with their event and go when the cap drops it") {
@@ -582,10 +638,11 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
     old_issue = stored->issue_id;
   }
   // Schema 1 had no attachments, the issue indexes on last_seen, issue counts written
-  // with each event, no owner source per event, no per-issue counted mark and no
-  // alerting tables.
+  // with each event, no owner source per event, no per-issue counted mark, no alerting
+  // tables, and event ids unique in the events table rather than in event_ids.
   run_sql(options,
-          "DROP TABLE inbound_deliveries; DROP TABLE notification_items; DROP TABLE "
+          "DROP TABLE event_ids; CREATE UNIQUE INDEX events_unique_id ON events (project_id, "
+          "event_id); DROP TABLE inbound_deliveries; DROP TABLE notification_items; DROP TABLE "
           "notification_groups; DROP TABLE digests; "
           "DROP TABLE pagerduty_alerts; DROP TABLE alert_rule_state; DROP TABLE issue_windows; "
           "DROP TABLE issue_window_users; "
@@ -599,6 +656,14 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
   auto db = open(options);
   // Its events were counted already: the migration does not count them again.
   CHECK(issue_of(*db, old_issue).event_count == 1);
+  // Its event ids moved to event_ids: a retry is a duplicate, the event is found by id.
+  auto retried = db->write(event_of("old", "o1"));
+  REQUIRE(retried.ok());
+  CHECK(retried->duplicate);
+  auto found = db->event(1, "o1");
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->issue_id == old_issue);
   {
     auto raw = warden::sink::sqlite_db::open(options.path);
     REQUIRE(raw.ok());

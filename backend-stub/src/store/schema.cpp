@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -326,6 +326,43 @@ CREATE TABLE inbound_deliveries (
 CREATE UNIQUE INDEX inbound_by_delivery ON inbound_deliveries (tracker, delivery_key)
   WHERE delivery_key IS NOT NULL AND outcome NOT IN ('duplicate', 'rejected');
 CREATE INDEX inbound_by_received ON inbound_deliveries (received);
+)sql",
+    // 9: event ids leave the events table for event_ids, which the writer fills in
+    // sorted runs (store.cpp): a unique index on random ids was written at a random
+    // page for every event. counted.ids_through: the events up to it are in event_ids
+    // (unless dropped), later ones are added when the store opens. SQLite drops a
+    // UNIQUE constraint only with its table, so the events move to a new table.
+    R"sql(
+CREATE TABLE events_new (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  issue_id INTEGER NOT NULL REFERENCES issues (id),
+  received INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  release TEXT NOT NULL,
+  user_key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  owner_source TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO events_new SELECT id, project_id, event_id, issue_id, received, timestamp, level,
+  environment, release, user_key, payload, owner_source FROM events;
+DROP TABLE events;
+ALTER TABLE events_new RENAME TO events;
+CREATE INDEX events_by_issue ON events (issue_id, id);
+CREATE INDEX events_by_received ON events (received);
+CREATE TABLE event_ids (
+  project_id INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  issue_id INTEGER NOT NULL,
+  event INTEGER NOT NULL,               -- events.id
+  PRIMARY KEY (project_id, event_id)
+) WITHOUT ROWID;
+INSERT INTO event_ids SELECT project_id, event_id, issue_id, id FROM events;
+ALTER TABLE counted ADD COLUMN ids_through INTEGER NOT NULL DEFAULT 0;
+UPDATE counted SET ids_through = (SELECT coalesce(max(id), 0) FROM events);
 )sql",
 };
 

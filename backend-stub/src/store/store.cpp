@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/container/flat_hash_map.h"
 #include "store/pending_counts.hpp"
 #include "store/schema.hpp"
 
@@ -57,26 +58,36 @@ struct store::statements {
       : db(database),
         max_events_per_issue(options.max_events_per_issue),
         max_recent_event_ids(options.max_recent_event_ids),
+        id_index_run(options.id_index_run),
         fold_interval(options.fold_interval) {}
 
   sqlite_db& db;
   std::int64_t max_events_per_issue;
   std::int64_t max_recent_event_ids;
+  std::size_t id_index_run;
   std::chrono::milliseconds fold_interval;
   std::int64_t recent_event_ids = 0;  // rows in recent_event_ids
   // Counts of the events after counted.through_event, not yet in their issues' rows.
   pending_counts pending;
-  std::int64_t last_event = 0;               // rowid of the newest event stored
-  std::int64_t counted_through = 0;          // counted.through_event as written
+  std::int64_t last_event = 0;       // rowid of the newest event stored
+  std::int64_t counted_through = 0;  // counted.through_event as written
+  // The events after counted.ids_through, not yet in event_ids (index_ids()).
+  using event_key = std::pair<std::int64_t, std::string>;  // project, event id
+  struct unindexed_event {
+    std::int64_t issue_id;
+    std::int64_t event;  // events.id
+  };
+  absl::flat_hash_map<event_key, unindexed_event> unindexed;
   absl::flat_hash_set<std::int64_t> at_cap;  // issues with max_events_per_issue waiting
   bool counts_stale = false;  // a failed commit left `pending` counting uncommitted events
   // The batch's transaction and each job's savepoint.
   std::unique_ptr<sqlite_statement> begin, commit, rollback, savepoint, release, rollback_to;
-  std::unique_ptr<sqlite_statement> find_event, find_issue, insert_issue, fold_issue, insert_event,
-      count_facet, add_user, count_users, trim_events, record_activity, count_owner, set_counted,
-      read_counted, uncounted_events, select_issue, set_status, delete_old_events, recount_stored,
-      cap_stored, upsert_setting, find_recent, remember_recent, forget_recent, insert_attachment,
-      trim_attachments, delete_old_attachments;
+  std::unique_ptr<sqlite_statement> find_event_id, find_issue, insert_issue, fold_issue,
+      insert_event, count_facet, add_user, count_users, trim_events, record_activity, count_owner,
+      set_counted, read_counted, uncounted_events, select_issue, set_status, delete_old_events,
+      recount_stored, cap_stored, upsert_setting, find_recent, remember_recent, forget_recent,
+      insert_attachment, trim_attachments, delete_old_attachments, index_event_id, set_ids_through,
+      unindexed_events, oldest_of_issue, forget_event_id, delete_old_event_ids;
 
   static absl::StatusOr<std::unique_ptr<statements>> prepare(sqlite_db& db,
                                                              const store_options& options) {
@@ -88,8 +99,22 @@ struct store::statements {
         {&prepared->savepoint, "SAVEPOINT job"},
         {&prepared->release, "RELEASE job"},
         {&prepared->rollback_to, "ROLLBACK TO job"},
-        {&prepared->find_event,
-         "SELECT issue_id FROM events WHERE project_id = ? AND event_id = ?"},
+        {&prepared->find_event_id,
+         "SELECT issue_id FROM event_ids WHERE project_id = ? AND event_id = ?"},
+        // OR IGNORE: an id indexed twice is the same row; failing the batch for it
+        // would refuse every later event.
+        {&prepared->index_event_id, "INSERT OR IGNORE INTO event_ids VALUES (?, ?, ?, ?)"},
+        {&prepared->set_ids_through, "UPDATE counted SET ids_through = ?1"},
+        {&prepared->unindexed_events,
+         "SELECT id, project_id, event_id, issue_id FROM events WHERE id > ?1"},
+        {&prepared->oldest_of_issue,
+         "SELECT project_id, event_id FROM events WHERE issue_id = ?1 ORDER BY id LIMIT ?2"},
+        {&prepared->forget_event_id,
+         "DELETE FROM event_ids WHERE project_id = ?1 AND event_id = ?2"},
+        // The same chunk as delete_old_events, which follows it.
+        {&prepared->delete_old_event_ids,
+         "DELETE FROM event_ids WHERE (project_id, event_id) IN (SELECT project_id, event_id "
+         "FROM events WHERE received < ? ORDER BY received, id LIMIT 10000)"},
         {&prepared->find_issue,
          "SELECT id, status, resolved_in_release, muted_until, muted_remaining, substatus, "
          "event_count, first_seen FROM issues WHERE project_id = ? AND group_hash = ?"},
@@ -114,7 +139,7 @@ struct store::statements {
         {&prepared->add_user, "INSERT OR IGNORE INTO issue_users VALUES (?, ?)"},
         {&prepared->count_users, "UPDATE issues SET user_count = user_count + ?2 WHERE id = ?1"},
         {&prepared->set_counted, "UPDATE counted SET through_event = ?1"},
-        {&prepared->read_counted, "SELECT through_event FROM counted"},
+        {&prepared->read_counted, "SELECT through_event, ids_through FROM counted"},
         {&prepared->uncounted_events,
          "SELECT e.id, e.issue_id, e.project_id, e.event_id, e.received, e.level, "
          "e.environment, e.release, e.user_key, e.owner_source, i.team, i.function, i.product "
@@ -133,7 +158,8 @@ struct store::statements {
          "UPDATE issues SET status = ?2, substatus = ?3, resolved_in_release = ?4, "
          "muted_until = ?5, muted_remaining = ?6 WHERE id = ?1"},
         {&prepared->delete_old_events,
-         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? LIMIT 10000)"},
+         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? "
+         "ORDER BY received, id LIMIT 10000)"},
         {&prepared->cap_stored, "UPDATE issues SET stored_events = ?2 WHERE id = ?1"},
         {&prepared->find_recent,
          "SELECT issue_id FROM recent_event_ids WHERE project_id = ? AND event_id = ?"},
@@ -163,9 +189,9 @@ struct store::statements {
       if (!statement.ok()) return statement.status();
       *target = *std::move(statement);
     }
-    // Events a crash left out of the counts (and the ids remembered).
+    // Events a crash left out of the counts or out of event_ids (and the ids remembered).
     WARDEN_RETURN_IF_ERROR(prepared->recount());
-    if (!prepared->pending.empty()) {
+    if (!prepared->pending.empty() || !prepared->unindexed.empty()) {
       WARDEN_RETURN_IF_ERROR(prepared->begin->run());
       absl::Status folded = prepared->fold();
       if (folded.ok()) folded = prepared->commit->run();
@@ -176,10 +202,12 @@ struct store::statements {
   }
 
   // Counts again what the issue rows miss: the events after counted.through_event
-  // that are also after their issue's counted_through.
+  // that are also after their issue's counted_through; lists again the events after
+  // counted.ids_through, whose ids event_ids misses.
   absl::Status recount() {
     pending.clear();
     at_cap.clear();
+    unindexed.clear();
     // A rolled-back job may have remembered or forgotten ids.
     absl::StatusOr<std::int64_t> remembered = db.query_int("SELECT count(*) FROM recent_event_ids");
     if (!remembered.ok()) return remembered.status();
@@ -187,8 +215,20 @@ struct store::statements {
     absl::StatusOr<bool> counted = read_counted->step();
     if (!counted.ok()) return counted.status();
     counted_through = *counted ? read_counted->column_int(0) : 0;
+    const std::int64_t ids_through = *counted ? read_counted->column_int(1) : 0;
     read_counted->reset();
     last_event = counted_through;
+    unindexed_events->bind(1, ids_through);
+    for (;;) {
+      absl::StatusOr<bool> row = unindexed_events->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      last_event = std::max(last_event, unindexed_events->column_int(0));
+      unindexed.insert_or_assign(
+          event_key{unindexed_events->column_int(1), unindexed_events->column_text(2)},
+          unindexed_event{unindexed_events->column_int(3), unindexed_events->column_int(0)});
+    }
+    unindexed_events->reset();
     sqlite_statement& each = *uncounted_events;
     each.bind(1, counted_through);
     const auto now = pending_counts::clock::now();
@@ -217,6 +257,9 @@ struct store::statements {
   // Folds the issues whose counts waited fold_interval, and those with as many events
   // waiting as they may keep; the caller holds the transaction.
   absl::Status fold_due() {
+    if (unindexed.size() >= id_index_run) {
+      WARDEN_RETURN_IF_ERROR(index_ids());
+    }
     if (pending.empty()) return absl::OkStatus();
     std::vector<std::int64_t> due =
         pending.waiting_since(pending_counts::clock::now() - fold_interval);
@@ -226,8 +269,33 @@ struct store::statements {
     return fold(due);
   }
 
-  // Folds every pending count; the caller holds the transaction.
-  absl::Status fold() { return fold(pending.all()); }
+  // Folds every pending count and indexes every id; the caller holds the transaction.
+  absl::Status fold() {
+    WARDEN_RETURN_IF_ERROR(index_ids());
+    return fold(pending.all());
+  }
+
+  // Writes the ids of the unindexed events into event_ids in key order, so that a run
+  // of them changes each page of its index once, and moves counted.ids_through.
+  absl::Status index_ids() {
+    if (unindexed.empty()) return absl::OkStatus();
+    std::vector<const std::pair<const event_key, unindexed_event>*> sorted;
+    sorted.reserve(unindexed.size());
+    for (const auto& entry : unindexed) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* entry : sorted) {
+      index_event_id->bind(1, entry->first.first)
+          .bind(2, entry->first.second)
+          .bind(3, entry->second.issue_id)
+          .bind(4, entry->second.event);
+      WARDEN_RETURN_IF_ERROR(index_event_id->run());
+    }
+    set_ids_through->bind(1, last_event);
+    WARDEN_RETURN_IF_ERROR(set_ids_through->run());
+    unindexed.clear();
+    return absl::OkStatus();
+  }
 
   // Writes the pending counts of `issues` into their rows, facets, users and owner
   // counts, drops the events past each one's cap, and moves counted.through_event.
@@ -296,12 +364,33 @@ struct store::statements {
   absl::Status drop_oldest(std::int64_t project_id, std::int64_t issue_id, std::int64_t stored) {
     const std::int64_t excess = stored - max_events_per_issue;
     WARDEN_RETURN_IF_ERROR(remember_oldest(issue_id, excess));
+    WARDEN_RETURN_IF_ERROR(forget_ids_of_oldest(issue_id, excess));
     trim_attachments->bind(1, project_id).bind(2, issue_id).bind(3, excess);
     WARDEN_RETURN_IF_ERROR(trim_attachments->run());
     trim_events->bind(1, issue_id).bind(2, excess);
     WARDEN_RETURN_IF_ERROR(trim_events->run());
     cap_stored->bind(1, issue_id).bind(2, max_events_per_issue);
     return cap_stored->run();
+  }
+
+  // Takes the ids of the `count` oldest events of an issue out of event_ids, or out of
+  // those waiting to go there.
+  absl::Status forget_ids_of_oldest(std::int64_t issue_id, std::int64_t count) {
+    std::vector<event_key> indexed;
+    oldest_of_issue->bind(1, issue_id).bind(2, count);
+    for (;;) {
+      absl::StatusOr<bool> row = oldest_of_issue->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      event_key key{oldest_of_issue->column_int(0), oldest_of_issue->column_text(1)};
+      if (unindexed.erase(key) == 0) indexed.push_back(std::move(key));
+    }
+    oldest_of_issue->reset();
+    for (const event_key& key : indexed) {
+      forget_event_id->bind(1, key.first).bind(2, key.second);
+      WARDEN_RETURN_IF_ERROR(forget_event_id->run());
+    }
+    return absl::OkStatus();
   }
 
   absl::Status activity(std::int64_t issue_id, std::int64_t at, std::string_view actor,
@@ -313,7 +402,11 @@ struct store::statements {
   // The issue of the event `event_id` if it was stored before (recently, or still kept).
   absl::StatusOr<std::optional<std::int64_t>> stored_before(std::int64_t project_id,
                                                             const std::string& event_id) {
-    for (sqlite_statement* lookup : {find_recent.get(), find_event.get()}) {
+    if (const auto waiting = unindexed.find(event_key{project_id, event_id});
+        waiting != unindexed.end()) {
+      return std::optional<std::int64_t>{waiting->second.issue_id};
+    }
+    for (sqlite_statement* lookup : {find_recent.get(), find_event_id.get()}) {
       if (lookup == find_recent.get() && recent_event_ids == 0) continue;  // none dropped yet
       lookup->bind(1, project_id).bind(2, event_id);
       absl::StatusOr<bool> found = lookup->step();
@@ -453,6 +546,8 @@ struct store::statements {
         .bind(11, event.owner_source);
     WARDEN_RETURN_IF_ERROR(insert_event->run());
     last_event = db.last_insert_id();
+    unindexed.insert_or_assign(event_key{event.project_id, event.event_id},
+                               unindexed_event{result.issue_id, last_event});
 
     // The issue's counts follow when the writer folds them in (fold()).
     count(counted_event{last_event, result.issue_id, event.project_id, event.event_id,
@@ -665,7 +760,8 @@ void store::commit_batch(std::vector<std::shared_ptr<job>>& batch, bool fold) {
   // The jobs run straight in one transaction; only when one fails, again with a savepoint
   // each, so that it fails alone (two more statements per job, 2-3% of an event's cost).
   if (!run_batch(batch, fold, false)) run_batch(batch, fold, true);
-  counts_pending_ = !statements_->pending.empty() || statements_->counts_stale;
+  counts_pending_ =
+      !statements_->pending.empty() || !statements_->unindexed.empty() || statements_->counts_stale;
 }
 
 bool store::run_batch(std::vector<std::shared_ptr<job>>& batch, bool fold, bool isolated) {
@@ -836,6 +932,8 @@ absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {
       writer.delete_old_attachments->bind(1, cutoff);
       WARDEN_RETURN_IF_ERROR(writer.delete_old_attachments->run());
       const std::int64_t attachments = writer.db.changes();
+      writer.delete_old_event_ids->bind(1, cutoff);
+      WARDEN_RETURN_IF_ERROR(writer.delete_old_event_ids->run());
       writer.delete_old_events->bind(1, cutoff);
       WARDEN_RETURN_IF_ERROR(writer.delete_old_events->run());
       chunk = writer.db.changes() + attachments;
@@ -987,7 +1085,8 @@ absl::StatusOr<std::optional<event_detail>> store::event(std::int64_t project_id
   sync_counts().IgnoreError();  // the cap drops events when the counts are folded
   const std::lock_guard<std::mutex> lock{read_mu_};
   absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
-      "SELECT issue_id, payload FROM events WHERE project_id = ? AND event_id = ?");
+      "SELECT e.issue_id, e.payload FROM event_ids i JOIN events e ON e.id = i.event "
+      "WHERE i.project_id = ? AND i.event_id = ?");
   if (!query.ok()) return query.status();
   (*query)->bind(1, project_id).bind(2, event_id);
   absl::StatusOr<bool> found = (*query)->step();

@@ -48,6 +48,10 @@ struct store_options {
   /// Ids of events the per-issue cap dropped, remembered to recognise retries (kept
   /// events are found among the events); the newest this many (about 60 bytes each).
   std::int64_t max_recent_event_ids = 100'000;
+  /// Event ids written to their index (event_ids) in one sorted run at least, unless the
+  /// store is idle for fold_interval or a read needs them. Ids are random: written one
+  /// by one, each changed a page of the index somewhere (a sixth of the store's work).
+  std::size_t id_index_run = 4096;
   /// A write not committed by then is answered Unavailable (503: the disk stalls or the
   /// writer is overloaded). It still commits later; the sender's retry is a duplicate.
   std::chrono::milliseconds write_timeout{10'000};
