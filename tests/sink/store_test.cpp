@@ -639,10 +639,12 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
   }
   // Schema 1 had no attachments, the issue indexes on last_seen, issue counts written
   // with each event, no owner source per event, no per-issue counted mark, no alerting
-  // tables, and event ids unique in the events table rather than in event_ids.
+  // tables, and event ids unique in the events table and an index of events by issue
+  // rather than event_ids and issue_events.
   run_sql(options,
           "DROP TABLE event_ids; CREATE UNIQUE INDEX events_unique_id ON events (project_id, "
-          "event_id); DROP TABLE inbound_deliveries; DROP TABLE notification_items; DROP TABLE "
+          "event_id); DROP TABLE issue_events; CREATE INDEX events_by_issue ON events (issue_id, "
+          "id); DROP TABLE inbound_deliveries; DROP TABLE notification_items; DROP TABLE "
           "notification_groups; DROP TABLE digests; "
           "DROP TABLE pagerduty_alerts; DROP TABLE alert_rule_state; DROP TABLE issue_windows; "
           "DROP TABLE issue_window_users; "
@@ -664,6 +666,11 @@ TEST_CASE("a database of schema 1 is migrated to the current schema on open") {
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
   CHECK((*found)->issue_id == old_issue);
+  // Its event is listed with its issue, before the new ones.
+  REQUIRE(db->write(event_of("old", "o2")).ok());
+  auto listed = db->issue_events(old_issue, 5);
+  REQUIRE(listed.ok());
+  CHECK(listed->size() == 2);
   {
     auto raw = warden::sink::sqlite_db::open(options.path);
     REQUIRE(raw.ok());

@@ -19,6 +19,7 @@ void pending_counts::add(const counted_event& event, clock::time_point now) {
   }
   ++issue.events;
   issue.last_rowid = std::max(issue.last_rowid, event.rowid);
+  issue.rowids.push_back(event.rowid);
   issue.last_seen_ms = std::max(issue.last_seen_ms, event.received_ms);
   issue.level = event.level;
   issue.latest_event_id = event.event_id;

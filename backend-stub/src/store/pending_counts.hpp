@@ -50,6 +50,9 @@ struct issue_delta {
   std::int64_t events = 0;
   std::int64_t first_rowid = 0;  ///< Its oldest waiting event.
   std::int64_t last_rowid = 0;   ///< Its newest waiting event: the row counts up to here.
+  /// Its waiting events, oldest first: they join the issue's events (issue_events) when
+  /// the counts are folded.
+  std::vector<std::int64_t> rowids;
   std::int64_t last_seen_ms = 0;
   std::string level;            ///< Of the latest event.
   std::string latest_event_id;  ///< The latest event.

@@ -9,7 +9,7 @@ namespace warden::sink {
 namespace {
 
 // Append only: a released migration never changes. Times are Unix milliseconds.
-constexpr std::array<const char*, 9> kMigrations = {
+constexpr std::array<const char*, 10> kMigrations = {
     // 1: issues, their events, facets (levels, environments, releases), distinct users,
     // state changes, event counts per owner, and settings the sink generated.
     R"sql(
@@ -363,6 +363,22 @@ CREATE TABLE event_ids (
 INSERT INTO event_ids SELECT project_id, event_id, issue_id, id FROM events;
 ALTER TABLE counted ADD COLUMN ids_through INTEGER NOT NULL DEFAULT 0;
 UPDATE counted SET ids_through = (SELECT coalesce(max(id), 0) FROM events);
+)sql",
+    // 10: an issue's events are listed in issue_events, written when the issue's counts
+    // are folded (all its waiting events at its end of the index), instead of an index
+    // of events written at the issue's place for every event (a page per event with many
+    // busy issues). An event is in issue_events once its issue's row counts it: up to
+    // the issue's counted_through or counted.through_event.
+    R"sql(
+CREATE TABLE issue_events (
+  issue_id INTEGER NOT NULL,
+  event INTEGER NOT NULL,               -- events.id
+  PRIMARY KEY (issue_id, event)
+) WITHOUT ROWID;
+INSERT INTO issue_events SELECT e.issue_id, e.id FROM events e JOIN issues i ON i.id = e.issue_id
+  WHERE e.id <= max(i.counted_through, (SELECT through_event FROM counted))
+  ORDER BY e.issue_id, e.id;
+DROP INDEX events_by_issue;
 )sql",
 };
 

@@ -87,7 +87,8 @@ struct store::statements {
       set_counted, read_counted, uncounted_events, select_issue, set_status, delete_old_events,
       recount_stored, cap_stored, upsert_setting, find_recent, remember_recent, forget_recent,
       insert_attachment, trim_attachments, delete_old_attachments, index_event_id, set_ids_through,
-      unindexed_events, oldest_of_issue, forget_event_id, delete_old_event_ids;
+      unindexed_events, oldest_of_issue, forget_event_id, delete_old_event_ids, add_issue_event,
+      trim_issue_events, delete_old_issue_events;
 
   static absl::StatusOr<std::unique_ptr<statements>> prepare(sqlite_db& db,
                                                              const store_options& options) {
@@ -108,7 +109,16 @@ struct store::statements {
         {&prepared->unindexed_events,
          "SELECT id, project_id, event_id, issue_id FROM events WHERE id > ?1"},
         {&prepared->oldest_of_issue,
-         "SELECT project_id, event_id FROM events WHERE issue_id = ?1 ORDER BY id LIMIT ?2"},
+         "SELECT e.project_id, e.event_id FROM issue_events x JOIN events e ON e.id = x.event "
+         "WHERE x.issue_id = ?1 ORDER BY x.event LIMIT ?2"},
+        {&prepared->add_issue_event, "INSERT OR IGNORE INTO issue_events VALUES (?1, ?2)"},
+        // After trim_events, which deletes the same events.
+        {&prepared->trim_issue_events,
+         "DELETE FROM issue_events WHERE issue_id = ?1 AND event IN (SELECT event FROM "
+         "issue_events WHERE issue_id = ?1 ORDER BY event LIMIT ?2)"},
+        {&prepared->delete_old_issue_events,
+         "DELETE FROM issue_events WHERE (issue_id, event) IN (SELECT issue_id, id FROM events "
+         "WHERE received < ? ORDER BY received, id LIMIT 10000)"},
         {&prepared->forget_event_id,
          "DELETE FROM event_ids WHERE project_id = ?1 AND event_id = ?2"},
         // The same chunk as delete_old_events, which follows it.
@@ -146,8 +156,8 @@ struct store::statements {
          "FROM events e JOIN issues i ON i.id = e.issue_id "
          "WHERE e.id > ?1 AND e.id > i.counted_through ORDER BY e.id"},
         {&prepared->trim_events,
-         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ?1 "
-         "ORDER BY id LIMIT ?2)"},
+         "DELETE FROM events WHERE id IN (SELECT event FROM issue_events WHERE issue_id = ?1 "
+         "ORDER BY event LIMIT ?2)"},
         {&prepared->record_activity,
          "INSERT INTO issue_activity (issue_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)"},
         {&prepared->count_owner,
@@ -164,8 +174,9 @@ struct store::statements {
         {&prepared->find_recent,
          "SELECT issue_id FROM recent_event_ids WHERE project_id = ? AND event_id = ?"},
         {&prepared->remember_recent,
-         "INSERT OR IGNORE INTO recent_event_ids SELECT project_id, event_id, issue_id, received "
-         "FROM events WHERE issue_id = ?1 ORDER BY id LIMIT ?2"},
+         "INSERT OR IGNORE INTO recent_event_ids SELECT e.project_id, e.event_id, e.issue_id, "
+         "e.received FROM issue_events x JOIN events e ON e.id = x.event WHERE x.issue_id = ?1 "
+         "ORDER BY x.event LIMIT ?2"},
         {&prepared->forget_recent,
          "DELETE FROM recent_event_ids WHERE (project_id, event_id) IN (SELECT project_id, "
          "event_id FROM recent_event_ids ORDER BY received LIMIT ?)"},
@@ -173,15 +184,16 @@ struct store::statements {
          "INSERT INTO attachments (project_id, event_id, filename, content_type, "
          "attachment_type, received, data) VALUES (?, ?, ?, ?, ?, ?, ?)"},
         {&prepared->trim_attachments,
-         "DELETE FROM attachments WHERE project_id = ?1 AND event_id IN (SELECT event_id FROM "
-         "events WHERE issue_id = ?2 ORDER BY id LIMIT ?3)"},
+         "DELETE FROM attachments WHERE project_id = ?1 AND event_id IN (SELECT e.event_id FROM "
+         "issue_events x JOIN events e ON e.id = x.event WHERE x.issue_id = ?2 "
+         "ORDER BY x.event LIMIT ?3)"},
         {&prepared->delete_old_attachments,
          "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments WHERE received < ? "
          "LIMIT 10000)"},
         {&prepared->upsert_setting,
          "INSERT INTO settings VALUES (?1, ?2) ON CONFLICT DO UPDATE SET value = ?2"},
         {&prepared->recount_stored,
-         "UPDATE issues SET stored_events = (SELECT count(*) FROM events WHERE issue_id = "
+         "UPDATE issues SET stored_events = (SELECT count(*) FROM issue_events WHERE issue_id = "
          "issues.id) WHERE stored_events > 0"},
     };
     for (const auto& [target, sql] : all) {
@@ -325,6 +337,10 @@ struct store::statements {
     if (!found.ok()) return found.status();
     const std::int64_t stored = *found ? fold_issue->column_int(0) : 0;
     fold_issue->reset();
+    for (const std::int64_t event : delta.rowids) {
+      add_issue_event->bind(1, issue_id).bind(2, event);
+      WARDEN_RETURN_IF_ERROR(add_issue_event->run());
+    }
     if (stored > max_events_per_issue) {
       WARDEN_RETURN_IF_ERROR(drop_oldest(delta.project_id, issue_id, stored));
     }
@@ -369,6 +385,8 @@ struct store::statements {
     WARDEN_RETURN_IF_ERROR(trim_attachments->run());
     trim_events->bind(1, issue_id).bind(2, excess);
     WARDEN_RETURN_IF_ERROR(trim_events->run());
+    trim_issue_events->bind(1, issue_id).bind(2, excess);
+    WARDEN_RETURN_IF_ERROR(trim_issue_events->run());
     cap_stored->bind(1, issue_id).bind(2, max_events_per_issue);
     return cap_stored->run();
   }
@@ -934,6 +952,8 @@ absl::StatusOr<std::int64_t> store::apply_retention(std::int64_t now_ms) {
       const std::int64_t attachments = writer.db.changes();
       writer.delete_old_event_ids->bind(1, cutoff);
       WARDEN_RETURN_IF_ERROR(writer.delete_old_event_ids->run());
+      writer.delete_old_issue_events->bind(1, cutoff);
+      WARDEN_RETURN_IF_ERROR(writer.delete_old_issue_events->run());
       writer.delete_old_events->bind(1, cutoff);
       WARDEN_RETURN_IF_ERROR(writer.delete_old_events->run());
       chunk = writer.db.changes() + attachments;
@@ -1137,8 +1157,9 @@ absl::StatusOr<std::optional<attachment_record>> store::attachment(std::int64_t 
 absl::StatusOr<std::vector<std::string>> store::issue_events(std::int64_t issue_id, int limit) {
   sync_counts().IgnoreError();  // the cap drops events when the counts are folded
   const std::lock_guard<std::mutex> lock{read_mu_};
-  absl::StatusOr<std::unique_ptr<sqlite_statement>> query =
-      reader_db_->prepare("SELECT payload FROM events WHERE issue_id = ? ORDER BY id DESC LIMIT ?");
+  absl::StatusOr<std::unique_ptr<sqlite_statement>> query = reader_db_->prepare(
+      "SELECT e.payload FROM issue_events x JOIN events e ON e.id = x.event "
+      "WHERE x.issue_id = ? ORDER BY x.event DESC LIMIT ?");
   if (!query.ok()) return query.status();
   (*query)->bind(1, issue_id).bind(2, std::int64_t{limit});
   std::vector<std::string> payloads;
