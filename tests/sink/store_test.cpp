@@ -565,32 +565,47 @@ TEST_CASE("ids not indexed when the process died are indexed when the store open
   temp_directory directory;
   store_options options = options_in(directory);
   options.fold_interval = std::chrono::hours{1};
-  options.id_index_run = 1000;
+  options.max_events_per_issue = 10'000;
+  int events = 0;
+  // The writer writes a run of ids over several batches, 512 per batch.
+  SUBCASE("before any was indexed") {
+    options.id_index_run = 1000;
+    events = 10;
+  }
+  SUBCASE("in the middle of a run") {
+    options.id_index_run = 600;
+    events = 600;  // the 600th starts the run, its batch writes 512 of them
+  }
   const std::string copy = directory.path() + "/copy.db";
   std::int64_t issue_id = 0;
   {
     auto db = open(options);
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < events; ++i) {
       auto stored = db->write(event_of("died", "d" + std::to_string(i)));
       REQUIRE(stored.ok());
       issue_id = stored->issue_id;
     }
-    // The files as a kill -9 leaves them: committed, the ids and counts not written yet.
+    // The files as a kill -9 leaves them: committed, the ids and counts not all written.
     for (const char* suffix : {"", "-wal"}) {
       std::filesystem::copy_file(options.path + suffix, copy + suffix);
     }
+    auto raw = warden::sink::sqlite_db::open(copy);
+    REQUIRE(raw.ok());
+    CHECK((*raw)->query_int("SELECT count(*) FROM event_ids").value() ==
+          (events == 600 ? 512 : 0));
+    CHECK((*raw)->query_int("SELECT ids_through FROM counted").value() == 0);
   }
   options.path = copy;
   auto db = open(options);
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < events; ++i) {
     auto retried = db->write(event_of("died", "d" + std::to_string(i)));
     REQUIRE(retried.ok());
     CHECK(retried->duplicate);
   }
-  CHECK(issue_of(*db, issue_id).event_count == 10);
+  CHECK(issue_of(*db, issue_id).event_count == events);
   auto raw = warden::sink::sqlite_db::open(copy);
   REQUIRE(raw.ok());
-  CHECK((*raw)->query_int("SELECT count(*) FROM event_ids").value() == 10);
+  CHECK((*raw)->query_int("SELECT count(*) FROM event_ids").value() == events);
 }
 
 TEST_CASE("attachments are stored with their event and go when the cap drops it") {
