@@ -591,8 +591,7 @@ TEST_CASE("ids not indexed when the process died are indexed when the store open
     }
     auto raw = warden::sink::sqlite_db::open(copy);
     REQUIRE(raw.ok());
-    CHECK((*raw)->query_int("SELECT count(*) FROM event_ids").value() ==
-          (events == 600 ? 512 : 0));
+    CHECK((*raw)->query_int("SELECT count(*) FROM event_ids").value() == (events == 600 ? 512 : 0));
     CHECK((*raw)->query_int("SELECT ids_through FROM counted").value() == 0);
   }
   options.path = copy;
