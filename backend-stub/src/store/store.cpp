@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 #include <variant>
 
@@ -298,10 +299,13 @@ struct store::statements {
   // of 4096 at once held its batch up for 6-10 ms.
   static constexpr std::size_t kIdsPerBatch = 512;
 
-  // Writes the ids of every unindexed event into event_ids.
+  // Writes the ids of every unindexed event into event_ids: the rest of a run under way,
+  // then a run of the ids that came after it began.
   absl::Status index_ids() {
-    WARDEN_RETURN_IF_ERROR(index_run(run.size()));  // the rest of a run under way
-    return index_run(unindexed.size());
+    while (run_next < run.size() || !unindexed.empty()) {
+      WARDEN_RETURN_IF_ERROR(index_run(std::numeric_limits<std::size_t>::max()));
+    }
+    return absl::OkStatus();
   }
 
   // Writes up to `limit` ids of the run under way, in key order, or of a new one if none
@@ -318,7 +322,7 @@ struct store::statements {
       run_next = 0;
       run_through = last_event;
     }
-    const std::size_t end = std::min(run.size(), run_next + limit);
+    const std::size_t end = run_next + std::min(limit, run.size() - run_next);
     for (; run_next < end; ++run_next) {
       const auto waiting = unindexed.find(run[run_next]);
       if (waiting == unindexed.end()) continue;  // dropped by the cap meanwhile

@@ -322,7 +322,8 @@ class store final {
   std::deque<std::shared_ptr<job>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
-  std::atomic<bool> counts_pending_{false};  // the writer holds counts not folded yet
+  // The writer holds counts not folded yet, or ids not in event_ids yet.
+  std::atomic<bool> counts_pending_{false};
 
   int writer_wal_frames_ = 0;                 // writer thread only
   std::unique_ptr<sqlite_db> checkpoint_db_;  // checkpointer thread only
