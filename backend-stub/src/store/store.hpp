@@ -63,8 +63,9 @@ struct store_options {
   /// issue rows this long after their events at most, in one write per issue for all
   /// its events (the reads of this class fold them first, so they see every committed
   /// event). A crash loses nothing: the events after the last fold are recounted when
-  /// the store opens.
-  std::chrono::milliseconds fold_interval{250};
+  /// the store opens. Each fold of an issue changes four pages (its row, events, facets,
+  /// users) at the issue's place: 1 s instead of 250 ms wrote 25% less per event.
+  std::chrono::milliseconds fold_interval{1000};
   /// Called by the writer as it stores events and changes issues (alerting); none: null.
   std::shared_ptr<write_hooks> hooks;
 };
