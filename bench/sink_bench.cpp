@@ -99,15 +99,24 @@ double proc_status_kb(pid_t pid, const std::string& name) {
   return 0;
 }
 
-// CPU seconds each thread of `pid` has run so far (schedstat: nanoseconds on a CPU).
-std::map<std::string, double> thread_cpu_seconds(pid_t pid) {
-  std::map<std::string, double> threads;
+// What each thread of `pid` has run so far (schedstat): CPU seconds, and how many times
+// it was put on a CPU (about one context switch each).
+struct thread_runs {
+  double cpu_seconds = 0;
+  double timeslices = 0;
+};
+std::map<std::string, thread_runs> thread_usage(pid_t pid) {
+  std::map<std::string, thread_runs> threads;
   std::error_code gone;
   for (const auto& task :
        std::filesystem::directory_iterator{fmt::format("/proc/{}/task", pid), gone}) {
     std::ifstream schedstat{task.path() / "schedstat"};
     double nanoseconds = 0;
-    if (schedstat >> nanoseconds) threads[task.path().filename().string()] = nanoseconds * 1e-9;
+    double waited = 0;
+    double timeslices = 0;
+    if (schedstat >> nanoseconds >> waited >> timeslices) {
+      threads[task.path().filename().string()] = {nanoseconds * 1e-9, timeslices};
+    }
   }
   return threads;
 }
@@ -178,10 +187,10 @@ class bench_sink final {
   double peak_rss_mb() const { return proc_status_kb(pid_, "VmHWM") / 1024.0; }
   /// Per-thread CPU seconds and bytes written so far, for costs per event.
   struct usage {
-    std::map<std::string, double> thread_cpu;
+    std::map<std::string, thread_runs> threads;
     double written = 0;
   };
-  usage measure() const { return {thread_cpu_seconds(pid_), written_bytes(pid_)}; }
+  usage measure() const { return {thread_usage(pid_), written_bytes(pid_)}; }
 
   /// Stops it with SIGTERM (it commits and checkpoints) and returns the size of the
   /// database with its -wal and -shm files, in bytes.
@@ -350,14 +359,18 @@ void report_costs(benchmark::State& state, const bench_sink::usage& before,
                   const bench_sink::usage& after, std::uint64_t events) {
   double total = 0;
   double busiest = 0;
-  for (const auto& [thread, seconds] : after.thread_cpu) {
-    const auto earlier = before.thread_cpu.find(thread);
-    const double used = seconds - (earlier == before.thread_cpu.end() ? 0 : earlier->second);
+  double timeslices = 0;
+  for (const auto& [thread, runs] : after.threads) {
+    const auto earlier = before.threads.find(thread);
+    const thread_runs start = earlier == before.threads.end() ? thread_runs{} : earlier->second;
+    const double used = runs.cpu_seconds - start.cpu_seconds;
     total += used;
     busiest = std::max(busiest, used);
+    timeslices += runs.timeslices - start.timeslices;
   }
   const double per_event = 1.0 / static_cast<double>(std::max<std::uint64_t>(1, events));
   state.counters["sink_cpu_us"] = total * 1e6 * per_event;
+  state.counters["switches"] = timeslices * per_event;
   state.counters["writer_cpu_us"] = busiest * 1e6 * per_event;
   state.counters["written_kB"] = (after.written - before.written) / 1000.0 * per_event;
 }
