@@ -356,6 +356,31 @@ TEST_CASE("invalid UTF-8 is 400") {
   CHECK(status_of(parse_json(R"(["\ud800"])")) == 400);  // a lone surrogate escape
 }
 
+TEST_CASE("UTF-8 is checked and strings are read wherever they end (16-byte scans)") {
+  // Every length across a few 16-byte blocks, ASCII and multi-byte, with the string's
+  // end, an invalid byte and a cut character at each offset (ASan sees any read past
+  // the text).
+  for (std::size_t length = 0; length < 40; ++length) {
+    CAPTURE(length);
+    const std::string ascii(length, 'a');
+    const auto parsed = parse_json("[\"" + ascii + "\"]");
+    REQUIRE(parsed.ok());
+    CHECK((*parsed)[0].GetString() == ascii);
+    const std::string accented = ascii + "\xC3\xA9";  // "é"
+    const auto multi_byte = parse_json("[\"" + accented + "\"]");
+    REQUIRE(multi_byte.ok());
+    CHECK((*multi_byte)[0].GetString() == accented);
+    const auto invalid = parse_json("[\"" + ascii + "\xFF\"]");
+    CHECK(status_of(invalid) == 400);
+    CHECK(contains(message(invalid), fmt::format("at byte {}: invalid UTF-8", length + 2)));
+    const auto cut = parse_json("[\"" + ascii + "\"]\xE2\x82");  // "€" without its last byte
+    CHECK(contains(message(cut), fmt::format("at byte {}: invalid UTF-8", length + 4)));
+  }
+  const auto control = parse_json("[\"a\tb\"]");  // unescaped: RFC 8259 forbids it
+  CHECK(status_of(control) == 400);
+  CHECK(contains(message(control), "at byte 3"));
+}
+
 TEST_CASE("a 100k-deep nesting bomb is refused at the depth limit") {
   const std::string arrays = std::string(100000, '[') + std::string(100000, ']');
   const auto document = parse_json(arrays);

@@ -1,7 +1,7 @@
 // JSON from untrusted clients: envelope and item headers, /store/ bodies, event payloads.
 // Parsed into a RapidJSON document with limits checked while parsing, before anything
-// is built from the offending part. The parser is RapidJSON's iterative one, so no
-// input can overflow the stack, however deep it nests.
+// is built from the offending part. The parser is RapidJSON's recursive one; the depth
+// limit (at most kMaxJsonDepth) bounds its recursion, however deep the input nests.
 //
 // Example:
 //   absl::StatusOr<rapidjson::Document> event = warden::sink::parse_json(payload);
@@ -35,7 +35,7 @@ struct json_limits {
 };
 
 /// `text` parsed as one JSON value (RFC 8259; whitespace around it allowed, nothing else
-/// after it). InvalidArgument (400) for invalid JSON or invalid UTF-8 in a string, and
+/// after it). InvalidArgument (400) for invalid JSON or invalid UTF-8, and
 /// for a text nested deeper or holding a longer string than `limits` allow; the message
 /// gives the byte offset and the limit. The document owns its strings and does not
 /// refer to `text`.
