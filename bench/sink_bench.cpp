@@ -185,7 +185,8 @@ class bench_sink final {
   std::string url(const std::string& path) const { return process_.base_url() + path; }
   /// Peak resident memory so far (VmHWM), in MiB.
   double peak_rss_mb() const { return proc_status_kb(pid_, "VmHWM") / 1024.0; }
-  /// Per-thread CPU seconds and bytes written so far, for costs per event.
+  /// Per-thread CPU seconds and timeslices, and bytes written so far, for costs per
+  /// event.
   struct usage {
     std::map<std::string, thread_runs> threads;
     double written = 0;
