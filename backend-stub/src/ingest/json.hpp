@@ -35,7 +35,7 @@ struct json_limits {
 };
 
 /// `text` parsed as one JSON value (RFC 8259; whitespace around it allowed, nothing else
-/// after it). InvalidArgument (400) for invalid JSON or invalid UTF-8, and
+/// after it). InvalidArgument (400) for invalid JSON or invalid UTF-8 in a string, and
 /// for a text nested deeper or holding a longer string than `limits` allow; the message
 /// gives the byte offset and the limit. The document owns its strings and does not
 /// refer to `text`.
